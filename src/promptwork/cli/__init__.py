@@ -1,0 +1,1 @@
+"""The ``promptwork`` command line."""

@@ -1,0 +1,323 @@
+"""Prompt sources: inline strings, ``file://`` text and chat-JSON files, and ``.prompt`` files.
+
+A ``.prompt`` file has YAML front matter and a body::
+
+    ---
+    name: reply
+    model: local:smollm2
+    params: {temperature: 0.2, max_tokens: 120}
+    inputs:
+      customer: {type: string, description: Customer's first name}
+      tone: {type: string, default: warm}
+    tags: [support]
+    ---
+    system:
+    You answer for {{ brand }} in a {{ tone }} tone.
+
+    user:
+    {{ question }}
+
+A line holding only ``system:``, ``user:`` or ``assistant:`` starts a chat message. A body (or any
+file) without such lines is one user message; ``mode: completion`` sends it to base models as raw
+text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from promptwork.errors import ConfigError, TemplateError
+from promptwork.templates import Template, TemplateEngine
+from promptwork.types import ROLES, Message, Params, RenderedPrompt
+from promptwork.yamlfile import LineMap, did_you_mean, load_yaml
+
+_ROLE_LINE = re.compile(r"^[ \t]*(system|user|assistant)[ \t]*:[ \t]*$", re.IGNORECASE)
+_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
+          "array": list, "object": dict, "any": object}
+
+
+class InputSpec(BaseModel):
+    """A declared input variable."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["string", "integer", "number", "boolean", "array", "object", "any"] = "string"
+    description: str | None = None
+    default: Any = None
+    required: bool | None = None
+
+    @property
+    def is_required(self) -> bool:
+        return self.required if self.required is not None else self.default is None
+
+
+class PromptMeta(BaseModel):
+    """Front matter of a ``.prompt`` file."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    description: str | None = None
+    model: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    mode: Literal["chat", "completion"] | None = None
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    output_schema: dict[str, Any] | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+META_KEYS = tuple(PromptMeta.model_fields)
+
+
+@dataclass
+class _Part:
+    role: str | None
+    template: Template
+
+
+@dataclass
+class PromptTemplate:
+    """A loaded prompt: templates for its messages plus metadata.
+
+    Attributes:
+        label: Where it came from (a path, or the inline text shortened).
+        raw: The source text, used for content hashing and versioning.
+        meta: Front matter (empty for sources without it).
+        params: Validated parameters from the front matter.
+        variables: Variable names the templates use.
+    """
+
+    label: str
+    raw: str
+    parts: list[_Part]
+    meta: PromptMeta = field(default_factory=PromptMeta)
+    params: Params = field(default_factory=Params)
+    path: str | None = None
+
+    @property
+    def variables(self) -> frozenset[str]:
+        names: set[str] = set()
+        for part in self.parts:
+            names |= part.template.variables
+        return frozenset(names)
+
+    @property
+    def plain(self) -> bool:
+        return len(self.parts) == 1 and self.parts[0].role is None
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the source text: the identity of this prompt version."""
+        return hashlib.sha256(self.raw.encode()).hexdigest()
+
+    def with_defaults(self, values: Mapping[str, Any] | None) -> dict[str, Any]:
+        """``values`` completed by the declared defaults."""
+        merged = {
+            name: spec.default
+            for name, spec in self.meta.inputs.items()
+            if spec.default is not None
+        }
+        merged.update(values or {})
+        return merged
+
+    def missing(self, values: Mapping[str, Any] | None) -> list[str]:
+        """Variables the templates need (or the front matter requires) that are not given."""
+        have = self.with_defaults(values)
+        needed = set(self.variables) | {
+            n for n, spec in self.meta.inputs.items() if spec.is_required
+        }
+        return sorted(n for n in needed if n not in have)
+
+    def check_types(self, values: Mapping[str, Any]) -> None:
+        for name, spec in self.meta.inputs.items():
+            if name in values and not isinstance(values[name], _TYPES[spec.type]):
+                raise TemplateError(
+                    f"variable {name!r} should be of type {spec.type}, "
+                    f"got {type(values[name]).__name__}",
+                    self.path,
+                )
+
+    def render(self, values: Mapping[str, Any] | None = None) -> RenderedPrompt:
+        """Render every part with ``values`` (plus declared defaults)."""
+        full = self.with_defaults(values)
+        if self.meta.inputs:
+            self.check_types(full)
+        if self.plain:
+            return RenderedPrompt.from_text(self.parts[0].template.render(full))
+        messages = tuple(
+            Message(part.role, part.template.render(full))  # type: ignore[arg-type]
+            for part in self.parts
+        )
+        return RenderedPrompt(messages)
+
+
+def load_prompt(
+    source: str,
+    base_dir: str | Path | None = None,
+    engine: TemplateEngine | None = None,
+    allow_outside: bool = False,
+) -> PromptTemplate:
+    """Load a prompt from any supported source.
+
+    Args:
+        source: Inline text, ``file://path`` (``.txt``/``.md``, ``.json`` chat list, ``.prompt``),
+            or a bare path to an existing ``.prompt``/``.txt``/``.json`` file.
+        base_dir: Folder that relative ``file://`` paths resolve against (a suite's folder).
+        engine: Template engine (limits); a default one is made if omitted.
+        allow_outside: Allow ``file://`` paths that leave ``base_dir``.
+    """
+    engine = engine or TemplateEngine()
+    path = _as_path(source, base_dir, allow_outside)
+    if path is None:
+        template = engine.compile(source, None, 1)
+        return PromptTemplate(_short(source), source, [_Part(None, template)])
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"prompt file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"prompt file is not valid UTF-8 (byte {exc.start})", path) from None
+    label = str(path)
+    if path.suffix == ".json":
+        return _load_chat_json(raw, label, engine)
+    if path.suffix == ".prompt":
+        return _load_prompt_file(raw, label, engine)
+    text = raw[:-1] if raw.endswith("\n") else raw
+    return PromptTemplate(label, raw, [_Part(None, engine.compile(text, label, 1))], path=label)
+
+
+def _short(text: str) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= 60 else one[:57] + "..."
+
+
+def _as_path(source: str, base_dir: str | Path | None, allow_outside: bool) -> Path | None:
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    if source.startswith("file://"):
+        rel = source[len("file://"):]
+    elif "\n" not in source and source.endswith((".prompt", ".txt", ".json", ".md")) and (
+        base / source
+    ).is_file():
+        rel = source
+    else:
+        return None
+    path = (base / rel).resolve()
+    if not allow_outside and base_dir is not None and not path.is_relative_to(base.resolve()):
+        raise ConfigError(
+            f"{source!r} points outside the suite folder {base}; move the file inside it "
+            "or allow outside paths explicitly"
+        )
+    return path
+
+
+def _load_chat_json(raw: str, label: str, engine: TemplateEngine) -> PromptTemplate:
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"invalid JSON: {exc.msg}", label, exc.lineno) from None
+    if not isinstance(data, list) or not all(isinstance(m, dict) for m in data):
+        raise ConfigError("a chat prompt file must be a JSON list of {role, content} objects", label)
+    parts = []
+    for i, msg in enumerate(data):
+        role, content = msg.get("role"), msg.get("content")
+        line = _json_line(raw, content)
+        if role not in ROLES:
+            raise ConfigError(
+                f"message {i + 1}: role must be one of {', '.join(ROLES)}, got {role!r}", label, line
+            )
+        if not isinstance(content, str):
+            raise ConfigError(f"message {i + 1}: content must be a string", label, line)
+        parts.append(_Part(role, engine.compile(content, label, line or 1)))
+    if not parts:
+        raise ConfigError("chat prompt file has no messages", label)
+    return PromptTemplate(label, raw, parts, path=label)
+
+
+def _json_line(raw: str, content: Any) -> int | None:
+    if not isinstance(content, str):
+        return None
+    pos = raw.find(json.dumps(content)[1:-1])
+    return raw.count("\n", 0, pos) + 1 if pos >= 0 else None
+
+
+def _load_prompt_file(raw: str, label: str, engine: TemplateEngine) -> PromptTemplate:
+    lines = raw.splitlines(keepends=True)
+    meta = PromptMeta()
+    params = Params()
+    body_start = 0  # index of the first body line
+    if lines and lines[0].strip() == "---":
+        end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
+        if end is None:
+            raise ConfigError("front matter opened with '---' on line 1 is never closed", label, 1)
+        data, where = load_yaml("".join(lines[1:end]), label, line_offset=1)
+        meta, params = _validate_meta(data, where)
+        body_start = end + 1
+    parts = _split_roles(lines, body_start, label, engine)
+    return PromptTemplate(meta.name or label, raw, parts, meta, params, path=label)
+
+
+def _validate_meta(data: Any, where: LineMap) -> tuple[PromptMeta, Params]:
+    if data is None:
+        return PromptMeta(), Params()
+    if not isinstance(data, dict):
+        raise where.error((), "front matter must be a mapping of keys to values")
+    for key in data:
+        if key not in META_KEYS:
+            raise where.error(
+                (key,),
+                f"unknown front matter key {key!r}{did_you_mean(str(key), META_KEYS)}; "
+                f"allowed: {', '.join(META_KEYS)}",
+            )
+    try:
+        meta = PromptMeta.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        raise where.error(loc, f"{'.'.join(map(str, loc))}: {err['msg']}") from None
+    try:
+        params = Params.parse(meta.params)
+    except ConfigError as exc:
+        bad = next((k for k in meta.params if k not in Params.model_fields), None)
+        hint = did_you_mean(bad, Params.model_fields) if bad else ""
+        raise where.error(("params", bad) if bad else ("params",), exc.message + hint) from None
+    return meta, params
+
+
+def _split_roles(
+    lines: list[str], start: int, label: str, engine: TemplateEngine
+) -> list[_Part]:
+    sections: list[tuple[str | None, int, list[str]]] = []
+    current: tuple[str | None, int, list[str]] = (None, start + 1, [])
+    for i in range(start, len(lines)):
+        match = _ROLE_LINE.match(lines[i])
+        if match:
+            if current[0] is None and "".join(current[2]).strip():
+                raise ConfigError(
+                    "text before the first role line; start the body with 'system:' or 'user:' "
+                    "or remove the role lines",
+                    label,
+                    current[1],
+                )
+            if current[0] is not None:
+                sections.append(current)
+            current = (match.group(1).lower(), i + 2, [])
+        else:
+            current[2].append(lines[i])
+    sections.append(current)
+    parts = []
+    for role, first_line, body in sections:
+        text = "".join(body)
+        if role is not None:
+            stripped = text.lstrip("\n")
+            first_line += len(text) - len(stripped)
+            text = stripped.rstrip("\n")
+        elif text.endswith("\n"):
+            text = text[:-1]
+        parts.append(_Part(role, engine.compile(text, label, first_line)))
+    return parts

