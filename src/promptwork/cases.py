@@ -1,0 +1,73 @@
+"""Test cases, result cells and their keys: the data the runner, store and reports share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from promptwork.checks.base import CheckResult, CheckSpec
+from promptwork.types import Completion
+
+
+@dataclass(frozen=True, slots=True)
+class TestCase:
+    """One row of a suite: variables, the checks to run on each answer, and options.
+
+    Attributes:
+        index: Position in the suite's test list (0-based, stable across runs of the same suite).
+        vars: Template variables.
+        checks: Assertions (``defaultTest``'s already merged in).
+        description: Optional label shown in reports.
+        options: Per-test options (``provider`` for judge checks, ``prefix``/``suffix``...).
+        source: Where it was defined, for error messages (``tests.csv:12``).
+    """
+
+    __test__ = False  # not a pytest test class
+
+    index: int
+    vars: Mapping[str, Any]
+    checks: tuple[CheckSpec, ...] = ()
+    description: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    source: str | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class CellKey:
+    """Identifies one result cell of a run: prompt x provider x test x repeat."""
+
+    prompt: int
+    provider: int
+    test: int
+    repeat: int = 0
+
+
+@dataclass(slots=True)
+class CellResult:
+    """The outcome of one cell.
+
+    ``error`` is set when the model call failed (after retries): the cell has no grade and counts
+    as an error, never as a failed check.
+    """
+
+    key: CellKey
+    vars: Mapping[str, Any]
+    prompt_text: str = ""
+    completion: Completion | None = None
+    grade: CheckResult | None = None
+    error: str | None = None
+    error_kind: str | None = None
+
+    @property
+    def output(self) -> str | None:
+        return self.completion.text if self.completion is not None else None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and self.grade is not None and self.grade.passed
+
+    @property
+    def score(self) -> float:
+        return self.grade.score if self.grade is not None and self.error is None else 0.0

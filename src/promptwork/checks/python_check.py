@@ -1,0 +1,223 @@
+"""The ``python`` check: user-written Python decides.
+
+The value is one of:
+
+* an expression, evaluated with ``output`` (str) and ``context`` (dict) in scope, plus the
+  modules ``json``, ``re`` and ``math``: ``value: "len(output.split()) <= 50"``;
+* a function body of several lines that ``return``\\ s the result (promptfoo's multi-line form);
+* ``file://path/to/check.py`` or ``file://path/to/check.py:function_name`` (default function
+  ``get_assert``), resolved against the suite's directory and called as ``fn(output, context)``.
+
+``context`` holds ``vars``, ``prompt``, ``config`` (the check's config), ``provider`` (``{"id"}``),
+``logProbs`` (list of floats or ``None``), ``latency_ms`` and ``cost``.
+
+The result may be (promptfoo semantics):
+
+* a bool: pass/fail, score 1/0;
+* a number: the score; passes when ``score >= threshold``, or ``score > 0`` without a threshold;
+* a mapping (or dataclass) ``{pass, score, reason}`` (``pass_`` also accepted): missing ``score``
+  is 1/0 from ``pass``; missing ``pass`` is derived from the score as for a number; a given
+  ``threshold`` fails a result whose score is below it;
+* the strings ``"true"``/``"false"``, a number as text, or a JSON object as text.
+
+Security: this check runs arbitrary code from the suite, in the promptwork process, with the
+user's permissions and no time limit. That is by design (it is how users express custom logic);
+only run suites you trust, as you would only run scripts you trust.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.util
+import json
+import math
+import re
+import sys
+import textwrap
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import CodeType, ModuleType
+from typing import Any
+
+from promptwork.checks.base import CheckContext, CheckResult, CheckSpec
+from promptwork.errors import ConfigError
+
+__all__ = ["DEFAULT_FUNCTION", "build_context", "normalize_result", "python"]
+
+DEFAULT_FUNCTION = "get_assert"
+_BODY_FUNCTION = "__promptwork_check__"
+
+
+def build_context(spec: CheckSpec, ctx: CheckContext) -> dict[str, Any]:
+    """The ``context`` argument a python check receives."""
+    return {
+        "vars": dict(ctx.vars),
+        "prompt": ctx.prompt_text,
+        "config": dict(spec.config),
+        "provider": {"id": ctx.provider_id},
+        "logProbs": [t.logprob for t in ctx.logprobs] if ctx.logprobs is not None else None,
+        "latency_ms": ctx.latency_ms,
+        "cost": ctx.cost,
+    }
+
+
+@functools.lru_cache(maxsize=512)
+def _compile(code: str) -> tuple[CodeType, bool]:
+    """Compile ``code`` as an expression if it is one, else as a function body."""
+    try:
+        return compile(code.strip(), "<python check>", "eval"), True
+    except SyntaxError:
+        pass
+    body = textwrap.indent(textwrap.dedent(code).strip("\n"), "    ")
+    source = f"def {_BODY_FUNCTION}(output, context):\n{body}\n"
+    try:
+        return compile(source, "<python check>", "exec"), False
+    except SyntaxError as exc:
+        raise ConfigError(f"python check does not compile: {exc.msg} (line {exc.lineno})") from None
+
+
+def _globals() -> dict[str, Any]:
+    return {"__builtins__": __builtins__, "json": json, "re": re, "math": math}
+
+
+def _run_inline(code: str, output: str, context: dict[str, Any]) -> Any:
+    compiled, is_expression = _compile(code)
+    namespace = _globals()
+    if is_expression:
+        namespace.update(output=output, context=context)
+        return eval(compiled, namespace)  # noqa: S307 - user code by design (see module doc)
+    exec(compiled, namespace)  # noqa: S102 - user code by design (see module doc)
+    return namespace[_BODY_FUNCTION](output, context)
+
+
+def _split_reference(ref: str) -> tuple[str, str]:
+    target = ref[len("file://") :]
+    path, sep, name = target.rpartition(":")
+    if sep and name.isidentifier() and path:
+        return path, name
+    return target, DEFAULT_FUNCTION
+
+
+_modules: dict[tuple[str, int], ModuleType] = {}
+
+
+def _load_module(path: Path) -> ModuleType:
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise ConfigError(f"cannot read python check file {path}: {exc.strerror}") from None
+    key = (str(path.resolve()), stamp)
+    if key in _modules:
+        return _modules[key]
+    module_name = f"promptwork_check_{abs(hash(key)):x}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"cannot load python check file {path}")
+    module = importlib.util.module_from_spec(spec)
+    folder = str(path.parent.resolve())
+    sys.path.insert(0, folder)  # let the file import its neighbours while it loads
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        if folder in sys.path:
+            sys.path.remove(folder)
+    _modules[key] = module
+    return module
+
+
+def _load_function(ref: str, ctx: CheckContext) -> Callable[..., Any]:
+    file_part, name = _split_reference(ref)
+    path = ctx.resolve(file_part)
+    module = _load_module(path)
+    fn = getattr(module, name, None)
+    if not callable(fn):
+        raise ConfigError(f"{path} has no function {name!r}")
+    return fn  # type: ignore[no-any-return]
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{what} must be a number, got {value!r}")
+    number = float(value)
+    if math.isnan(number):
+        raise TypeError(f"{what} is NaN")
+    return number
+
+
+def _from_score(score: float, threshold: float | None) -> bool:
+    return score >= threshold if threshold is not None else score > 0
+
+
+def normalize_result(raw: Any, threshold: float | None) -> CheckResult:
+    """Turn what user code returned into a :class:`CheckResult` (see the module doc)."""
+    if isinstance(raw, bool):
+        return CheckResult(raw, 1.0 if raw else 0.0, f"python check returned {raw}")
+    if isinstance(raw, int | float):
+        score = _number(raw, "returned score")
+        passed = _from_score(score, threshold)
+        if threshold is not None:
+            reason = f"python score {score:g} {'>=' if passed else '<'} threshold {threshold:g}"
+        else:
+            reason = f"python score {score:g} {'>' if passed else '<='} 0"
+        return CheckResult(passed, score, reason)
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.lower() in ("true", "false"):
+            return normalize_result(text.lower() == "true", threshold)
+        if text.startswith("{"):
+            try:
+                return normalize_result(json.loads(text), threshold)
+            except ValueError as exc:
+                raise TypeError(f"python check returned invalid JSON text: {exc}") from None
+        try:
+            return normalize_result(float(text), threshold)
+        except ValueError:
+            pass
+    if dataclasses.is_dataclass(raw) and not isinstance(raw, type):
+        raw = dataclasses.asdict(raw)
+    if isinstance(raw, Mapping):
+        return _from_mapping(raw, threshold)
+    if raw is None:
+        raise TypeError("python check returned None (a multi-line check must 'return' a result)")
+    raise TypeError(
+        "python check must return a bool, a number, or {pass, score, reason}; "
+        f"got {type(raw).__name__}: {str(raw)[:80]!r}"
+    )
+
+
+def _from_mapping(raw: Mapping[str, Any], threshold: float | None) -> CheckResult:
+    has_pass = "pass" in raw or "pass_" in raw
+    if not has_pass and "score" not in raw:
+        raise TypeError("python check returned a mapping without 'pass' or 'score'")
+    score = _number(raw["score"], "'score'") if "score" in raw else None
+    if has_pass:
+        passed = raw.get("pass", raw.get("pass_"))
+        if not isinstance(passed, bool):
+            raise TypeError(f"'pass' must be true or false, got {passed!r}")
+    else:
+        assert score is not None
+        passed = _from_score(score, threshold)
+    if score is None:
+        score = 1.0 if passed else 0.0
+    reason = str(raw.get("reason") or f"python check returned pass={passed}")
+    if threshold is not None and score < threshold:
+        passed = False
+        reason = f"python score {score:g} < threshold {threshold:g}: {reason}"
+    return CheckResult(passed, score, reason)
+
+
+def python(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """Run the user's Python (expression, body, or ``file://``) and normalize its result."""
+    code = spec.value
+    if not isinstance(code, str) or not code.strip():
+        raise TypeError("'python' needs a Python expression, a function body or file://path.py")
+    context = build_context(spec, ctx)
+    try:
+        if code.strip().startswith("file://"):
+            raw = _load_function(code.strip(), ctx)(ctx.output, context)
+        else:
+            raw = _run_inline(code, ctx.output, context)
+    except SystemExit as exc:  # user code calling sys.exit() must not end the run
+        raise RuntimeError(f"python check called sys.exit({exc.code!r})") from None
+    return normalize_result(raw, spec.threshold)

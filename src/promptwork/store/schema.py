@@ -1,0 +1,89 @@
+"""Tables of the result store (SQLAlchemy Core).
+
+The schema is created and upgraded only by the Alembic migrations in ``migrations/``; this module
+describes it for queries. Prompts are content-addressed: a result points at the exact text (by
+sha256) that produced it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+prompts = Table(
+    "prompts",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),  # running | complete | interrupted | failed
+    Column("description", Text),
+    Column("suite_path", Text),
+    Column("fingerprint", String(64), nullable=False),
+    Column("total_cells", Integer, nullable=False),
+    Column("settings", JSON, nullable=False),  # prompts, providers, options, decoding settings
+    Column("summary", JSON),
+)
+
+results = Table(
+    "results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("prompt_idx", Integer, nullable=False),
+    Column("provider_idx", Integer, nullable=False),
+    Column("test_idx", Integer, nullable=False),
+    Column("repeat_idx", Integer, nullable=False),
+    Column("prompt_hash", String(64), ForeignKey("prompts.hash"), nullable=False),
+    Column("provider_id", Text, nullable=False),
+    Column("vars", JSON, nullable=False),
+    Column("prompt_text", Text, nullable=False),
+    Column("output", Text),
+    Column("error", Text),
+    Column("error_kind", String(32)),
+    Column("success", Boolean, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("grading", JSON),
+    Column("latency_ms", Float),
+    Column("cost", Float),
+    Column("prompt_tokens", Integer),
+    Column("completion_tokens", Integer),
+    Column("cached", Boolean, nullable=False),
+    Column("finish_reason", String(32)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("run_id", "prompt_idx", "provider_idx", "test_idx", "repeat_idx",
+                     name="uq_results_cell"),
+)
+Index("ix_results_run", results.c.run_id, results.c.test_idx)
+
+cache_entries = Table(
+    "cache_entries",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON text, never pickle
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,264 @@
+"""The result store: runs, every result cell, prompt versions and the call cache."""
+
+from __future__ import annotations
+
+import json
+import secrets as _random
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from promptwork.cases import CellKey, CellResult
+from promptwork.errors import ConfigError
+from promptwork.store import schema
+from promptwork.store.db import default_url, make_engine, migrate
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: ``20261123-2231-ab12cd``."""
+    return _now().strftime("%Y%m%d-%H%M%S-") + _random.token_hex(3)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run as stored."""
+
+    id: str
+    created_at: datetime
+    finished_at: datetime | None
+    status: str
+    description: str | None
+    suite_path: str | None
+    fingerprint: str
+    total_cells: int
+    settings: dict[str, Any]
+    summary: dict[str, Any] | None
+    done_cells: int = 0
+
+
+class Store:
+    """Persists runs and results in SQLite (default) or PostgreSQL.
+
+    Args:
+        url: SQLAlchemy URL; ``sqlite:///path.db`` or ``postgresql://user@host/db``.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        try:
+            migrate(self.engine)
+        except OperationalError as exc:
+            raise ConfigError(f"cannot open the store: {exc.orig}") from None
+        self._known_prompts: set[str] = set()
+
+    @classmethod
+    def for_folder(cls, folder: str | Path, url: str | None = None) -> Store:
+        """The store given by ``url``, else the SQLite file in ``folder/.promptwork/``."""
+        return cls(url or default_url(folder))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- prompts -----------------------------------------------------------------------------
+
+    def save_prompt(self, text: str, label: str, content_hash: str) -> str:
+        """Store a prompt version once; return its hash."""
+        if content_hash in self._known_prompts:
+            return content_hash
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                select(schema.prompts.c.hash).where(schema.prompts.c.hash == content_hash)
+            ).first()
+            if exists is None:
+                try:
+                    conn.execute(insert(schema.prompts).values(
+                        hash=content_hash, label=label, text=text, created_at=_now()))
+                except IntegrityError:
+                    pass  # another process stored it first
+        self._known_prompts.add(content_hash)
+        return content_hash
+
+    def prompt_text(self, content_hash: str) -> str | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(schema.prompts.c.text).where(schema.prompts.c.hash == content_hash)
+            ).first()
+        return None if row is None else str(row[0])
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        fingerprint: str,
+        total_cells: int,
+        settings: Mapping[str, Any],
+        description: str | None = None,
+        suite_path: str | None = None,
+        run_id: str | None = None,
+    ) -> str:
+        run_id = run_id or new_run_id()
+        with self.engine.begin() as conn:
+            conn.execute(insert(schema.runs).values(
+                id=run_id, created_at=_now(), status="running", description=description,
+                suite_path=suite_path, fingerprint=fingerprint, total_cells=total_cells,
+                settings=dict(settings),
+            ))
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, summary: Mapping[str, Any] | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(
+                status=status, finished_at=_now(),
+                summary=dict(summary) if summary is not None else None))
+
+    def set_status(self, run_id: str, status: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(
+                status=status))
+
+    def get_run(self, run_id: str | None = None) -> RunRecord:
+        """A run by id (a unique prefix is enough), or the newest run when ``run_id`` is None."""
+        r = schema.runs
+        query = select(r).order_by(r.c.created_at.desc(), r.c.id.desc())
+        if run_id:
+            query = query.where(r.c.id.like(f"{run_id}%"))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(2)).mappings().all()
+            if not rows:
+                raise ConfigError(
+                    f"no run {run_id!r} in {self.url}" if run_id else f"no runs in {self.url}"
+                )
+            if run_id and len(rows) > 1 and rows[0]["id"] != run_id:
+                raise ConfigError(f"run id prefix {run_id!r} is ambiguous; give more characters")
+            row = rows[0]
+            done = conn.execute(
+                select(func.count()).select_from(schema.results).where(
+                    schema.results.c.run_id == row["id"])
+            ).scalar_one()
+        return RunRecord(**dict(row), done_cells=int(done))
+
+    def list_runs(self, limit: int = 20) -> list[RunRecord]:
+        r, res = schema.runs, schema.results
+        counts = (
+            select(res.c.run_id, func.count().label("n")).group_by(res.c.run_id).subquery()
+        )
+        query = (
+            select(r, func.coalesce(counts.c.n, 0).label("done_cells"))
+            .outerjoin(counts, counts.c.run_id == r.c.id)
+            .order_by(r.c.created_at.desc(), r.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [RunRecord(**dict(row)) for row in conn.execute(query).mappings()]
+
+    # -- results -----------------------------------------------------------------------------
+
+    def add_result(self, run_id: str, cell: CellResult, prompt_hash: str, provider_id: str) -> bool:
+        """Write one finished cell and commit at once. Returns False if it was already stored."""
+        c = cell.completion
+        grade = cell.grade
+        values = {
+            "run_id": run_id,
+            "prompt_idx": cell.key.prompt,
+            "provider_idx": cell.key.provider,
+            "test_idx": cell.key.test,
+            "repeat_idx": cell.key.repeat,
+            "prompt_hash": prompt_hash,
+            "provider_id": provider_id,
+            "vars": _jsonable(cell.vars),
+            "prompt_text": cell.prompt_text,
+            "output": c.text if c is not None else None,
+            "error": cell.error,
+            "error_kind": cell.error_kind,
+            "success": cell.passed,
+            "score": cell.score,
+            "grading": grade.to_dict() if grade is not None else None,
+            "latency_ms": c.latency_ms if c is not None else None,
+            "cost": c.cost if c is not None else None,
+            "prompt_tokens": c.usage.prompt_tokens if c is not None else None,
+            "completion_tokens": c.usage.completion_tokens if c is not None else None,
+            "cached": bool(c.cached) if c is not None else False,
+            "finish_reason": c.finish_reason if c is not None else None,
+            "created_at": _now(),
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(schema.results).values(**values))
+        except IntegrityError:
+            return False
+        return True
+
+    def done_keys(self, run_id: str) -> set[CellKey]:
+        res = schema.results
+        query = select(res.c.prompt_idx, res.c.provider_idx, res.c.test_idx, res.c.repeat_idx)
+        with self.engine.connect() as conn:
+            return {CellKey(*row) for row in conn.execute(query.where(res.c.run_id == run_id))}
+
+    def results(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """Stored result rows of a run, in matrix order, streamed."""
+        res = schema.results
+        query = (
+            select(res).where(res.c.run_id == run_id)
+            .order_by(res.c.test_idx, res.c.prompt_idx, res.c.provider_idx, res.c.repeat_idx)
+            .execution_options(yield_per=1000)
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execute(query).mappings():
+                yield dict(row)
+
+    # -- cache -------------------------------------------------------------------------------
+
+    def cache_get(self, key: str) -> dict[str, Any] | None:
+        """A cached value, or None (a corrupt entry counts as a miss)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(schema.cache_entries.c.value).where(schema.cache_entries.c.key == key)
+            ).first()
+        if row is None:
+            return None
+        try:
+            value = json.loads(row[0])
+        except (TypeError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
+
+    def cache_put(self, key: str, value: Mapping[str, Any]) -> None:
+        table = schema.cache_entries
+        values = {"key": key, "value": json.dumps(value), "created_at": _now()}
+        dialect = self.engine.dialect.name
+        with self.engine.begin() as conn:
+            if dialect == "sqlite":
+                conn.execute(sqlite_insert(table).values(**values).on_conflict_do_update(
+                    index_elements=["key"], set_={"value": values["value"]}))
+            elif dialect == "postgresql":
+                conn.execute(pg_insert(table).values(**values).on_conflict_do_update(
+                    index_elements=["key"], set_={"value": values["value"]}))
+            else:
+                conn.execute(delete(table).where(table.c.key == key))
+                conn.execute(insert(table).values(**values))
+
+    def cache_clear(self) -> int:
+        with self.engine.begin() as conn:
+            return int(conn.execute(delete(schema.cache_entries)).rowcount or 0)
+
+    def cache_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(
+                select(func.count()).select_from(schema.cache_entries)).scalar_one())
+
+
+def _jsonable(value: Any) -> Any:
+    """Coerce to JSON-able data (values from YAML may be dates, sets...)."""
+    return json.loads(json.dumps(value, default=str))
