@@ -1,0 +1,241 @@
+"""One place that wraps every provider: cache, retries with backoff, timeouts, concurrency.
+
+Retries use exponential backoff with full jitter, honour ``Retry-After``, and never retry 400,
+401, 403 or quota errors. Concurrency per provider adapts: a 429 halves the limit, successes
+raise it back one step at a time (as promptfoo and inspect_ai do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from promptwork.errors import ProviderError
+from promptwork.providers.base import Provider
+from promptwork.secrets import redact
+from promptwork.types import Completion, Params, RenderedPrompt, TokenLogprob, Usage
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """How hard to try.
+
+    Attributes:
+        max_attempts: Attempts per call, the first included.
+        base_delay: First backoff in seconds; doubles each attempt.
+        max_delay: Cap on one backoff.
+        timeout: Per-attempt timeout in seconds (``None``: no limit).
+        max_retry_after: Longest ``Retry-After`` we accept before giving up.
+    """
+
+    max_attempts: int = 4
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    timeout: float | None = 120.0
+    max_retry_after: float = 120.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Full-jitter exponential backoff for ``attempt`` (1-based)."""
+        cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return rng.uniform(cap / 2, cap)
+
+
+class Cache(Protocol):
+    def cache_get(self, key: str) -> dict[str, Any] | None: ...
+    def cache_put(self, key: str, value: dict[str, Any]) -> None: ...
+
+
+def cache_key(provider: Provider, prompt: RenderedPrompt, params: Params) -> str:
+    """sha256 of canonical JSON of everything that determines the answer (never the API key)."""
+    payload = {
+        "identity": provider.cache_identity(),
+        "params": params.given(),
+        "messages": prompt.to_list(),
+        "plain": prompt.plain,
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def completion_to_cache(c: Completion) -> dict[str, Any]:
+    return {
+        "text": c.text,
+        "prompt_tokens": c.usage.prompt_tokens,
+        "completion_tokens": c.usage.completion_tokens,
+        "latency_ms": c.latency_ms,
+        "cost": c.cost,
+        "finish_reason": c.finish_reason,
+        "logprobs": [[t.token, t.logprob] for t in c.logprobs] if c.logprobs else None,
+    }
+
+
+def completion_from_cache(value: dict[str, Any], provider_id: str) -> Completion | None:
+    try:
+        lps = value.get("logprobs")
+        return Completion(
+            text=str(value["text"]),
+            provider=provider_id,
+            usage=Usage(value.get("prompt_tokens"), value.get("completion_tokens")),
+            latency_ms=float(value.get("latency_ms") or 0.0),
+            cost=0.0 if value.get("cost") is not None else None,  # a cache hit costs nothing
+            finish_reason=value.get("finish_reason"),
+            logprobs=tuple(TokenLogprob(str(t), float(p)) for t, p in lps) if lps else None,
+            cached=True,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None  # a corrupt entry is a miss
+
+
+class AdaptiveLimit:
+    """A concurrency limit that shrinks on rate limiting and grows back on success."""
+
+    def __init__(self, limit: int):
+        self.max = max(1, limit)
+        self.limit = self.max
+        self.in_flight = 0
+        self._cond = asyncio.Condition()
+        self._streak = 0
+
+    async def __aenter__(self) -> AdaptiveLimit:
+        async with self._cond:
+            await self._cond.wait_for(lambda: self.in_flight < self.limit)
+            self.in_flight += 1
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        async with self._cond:
+            self.in_flight -= 1
+            self._cond.notify_all()
+
+    def throttled(self) -> None:
+        self.limit = max(1, self.limit // 2)
+        self._streak = 0
+
+    async def succeeded(self) -> None:
+        if self.limit >= self.max:
+            return
+        self._streak += 1
+        if self._streak >= 5:
+            self._streak = 0
+            async with self._cond:
+                self.limit += 1
+                self._cond.notify_all()
+
+
+Item = tuple[RenderedPrompt, Params]
+Outcome = Completion | ProviderError
+
+
+class ModelCaller:
+    """Calls one provider with cache, retries, timeouts and an adaptive concurrency limit.
+
+    Args:
+        provider: The provider to call.
+        cache: Where cached answers live (``None``: no cache).
+        policy: Retry and timeout policy.
+        concurrency: Most calls (or batches) in flight at once.
+        on_retry: Told about each retry (provider id, attempt, wait, error).
+        seed: Seed of the jitter generator (tests use it for reproducible waits).
+        sleep: Injected for tests.
+    """
+
+    def __init__(
+        self,
+        provider: Provider,
+        cache: Cache | None = None,
+        policy: CallPolicy | None = None,
+        concurrency: int = 4,
+        on_retry: Callable[[str, int, float, ProviderError], None] | None = None,
+        seed: int | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ):
+        self.provider = provider
+        self.cache = cache
+        self.policy = policy or CallPolicy()
+        self.limit = AdaptiveLimit(concurrency)
+        self.on_retry = on_retry
+        self._rng = random.Random(seed)
+        self._sleep = sleep
+        self.calls = 0  # attempts that reached the provider
+
+    async def call(self, prompt: RenderedPrompt, params: Params) -> Outcome:
+        return (await self.call_many([(prompt, params)]))[0]
+
+    async def call_many(self, items: Sequence[Item]) -> list[Outcome]:
+        """Answer every item; cached ones first, the rest through the provider (batched if it
+        can), retrying the failed items only."""
+        results: list[Outcome | None] = [None] * len(items)
+        keys: list[str | None] = [None] * len(items)
+        todo: list[int] = []
+        for i, (prompt, params) in enumerate(items):
+            if self.cache is not None:
+                keys[i] = key = cache_key(self.provider, prompt, params)
+                hit = self.cache.cache_get(key)
+                if hit is not None:
+                    results[i] = completion_from_cache(hit, self.provider.id)
+            if results[i] is None:
+                todo.append(i)
+        attempt = 0
+        while todo:
+            attempt += 1
+            outcomes = await self._attempt([items[i] for i in todo])
+            retry: list[int] = []
+            wait = 0.0
+            for i, outcome in zip(todo, outcomes, strict=True):
+                results[i] = outcome
+                if isinstance(outcome, Completion):
+                    key = keys[i]
+                    if self.cache is not None and key is not None:
+                        self.cache.cache_put(key, completion_to_cache(outcome))
+                    continue
+                if outcome.kind == "rate_limit":
+                    self.limit.throttled()
+                if not outcome.retryable or attempt >= self.policy.max_attempts:
+                    continue
+                if outcome.retry_after is not None and (
+                    outcome.retry_after > self.policy.max_retry_after
+                ):
+                    continue
+                retry.append(i)
+                wait = max(wait, outcome.retry_after or 0.0, self.policy.backoff(attempt, self._rng))
+            if retry:
+                first = results[retry[0]]
+                assert isinstance(first, ProviderError)
+                if self.on_retry is not None:
+                    self.on_retry(self.provider.id, attempt, wait, first)
+                await self._sleep(wait)
+            todo = retry
+        return [r for r in results if r is not None]
+
+    async def _attempt(self, items: Sequence[Item]) -> list[Outcome]:
+        async with self.limit:
+            self.calls += len(items)
+            try:
+                coro = (
+                    self.provider.complete_batch(items)
+                    if len(items) > 1
+                    else self._one(items[0])
+                )
+                outcomes = await asyncio.wait_for(coro, self.policy.timeout)
+            except TimeoutError:
+                err = ProviderError(
+                    f"no answer within {self.policy.timeout:g} s (per-attempt timeout)",
+                    kind="timeout",
+                )
+                return [err] * len(items)
+        if any(isinstance(o, Completion) for o in outcomes):
+            await self.limit.succeeded()
+        return outcomes
+
+    async def _one(self, item: Item) -> list[Outcome]:
+        try:
+            return [await self.provider.complete(*item)]
+        except ProviderError as exc:
+            return [exc]
+        except Exception as exc:  # a provider bug must not end the run: record it on the cell
+            return [ProviderError(redact(f"{type(exc).__name__}: {exc}"), kind="other")]
