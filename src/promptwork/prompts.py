@@ -17,13 +17,15 @@ A ``.prompt`` file has YAML front matter and a body::
     user:
     {{ question }}
 
-A line holding only ``system:``, ``user:`` or ``assistant:`` starts a chat message. A body (or any
+A line holding only ``system:``, ``user:`` or ``assistant:`` (lowercase) starts a chat message;
+capitalised ``User:`` lines stay text, as in few-shot transcripts. A body (or any
 file) without such lines is one user message; ``mode: completion`` sends it to base models as raw
 text.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -34,14 +36,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from promptwork.errors import ConfigError, TemplateError
+from promptwork.errors import ConfigError, MissingVariableError, ParamError, TemplateError
 from promptwork.templates import Template, TemplateEngine
-from promptwork.types import ROLES, Message, Params, RenderedPrompt
+from promptwork.types import PARAM_NAMES, ROLES, Message, Params, RenderedPrompt
 from promptwork.yamlfile import LineMap, did_you_mean, load_yaml
 
-_ROLE_LINE = re.compile(r"^[ \t]*(system|user|assistant)[ \t]*:[ \t]*$", re.IGNORECASE)
-_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
-          "array": list, "object": dict, "any": object}
+_ROLE_LINE = re.compile(r"^[ \t]*(system|user|assistant)[ \t]*:[ \t]*$")
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str, "integer": int, "number": (int, float), "boolean": bool,
+    "array": list, "object": dict, "any": object,
+}
+_FILE_SUFFIXES = (".prompt", ".txt", ".json", ".md")
 
 
 class InputSpec(BaseModel):
@@ -56,6 +61,12 @@ class InputSpec(BaseModel):
     @property
     def is_required(self) -> bool:
         return self.required if self.required is not None else self.default is None
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` has this input's type (booleans are not numbers)."""
+        if isinstance(value, bool) and self.type in ("integer", "number"):
+            return False
+        return isinstance(value, _TYPES[self.type])
 
 
 class PromptMeta(BaseModel):
@@ -91,6 +102,7 @@ class PromptTemplate:
         meta: Front matter (empty for sources without it).
         params: Validated parameters from the front matter.
         variables: Variable names the templates use.
+        lines: Lines of the front matter's keys, when there is one.
     """
 
     label: str
@@ -99,12 +111,21 @@ class PromptTemplate:
     meta: PromptMeta = field(default_factory=PromptMeta)
     params: Params = field(default_factory=Params)
     path: str | None = None
+    lines: LineMap | None = None
 
     @property
     def variables(self) -> frozenset[str]:
         names: set[str] = set()
         for part in self.parts:
             names |= part.template.variables
+        return frozenset(names)
+
+    @property
+    def required_variables(self) -> frozenset[str]:
+        """Variables that must have a value: used unguarded, or declared required."""
+        names = {n for n, spec in self.meta.inputs.items() if spec.is_required}
+        for part in self.parts:
+            names |= part.template.required
         return frozenset(names)
 
     @property
@@ -129,23 +150,29 @@ class PromptTemplate:
     def missing(self, values: Mapping[str, Any] | None) -> list[str]:
         """Variables the templates need (or the front matter requires) that are not given."""
         have = self.with_defaults(values)
-        needed = set(self.variables) | {
-            n for n, spec in self.meta.inputs.items() if spec.is_required
-        }
-        return sorted(n for n in needed if n not in have)
+        return sorted(n for n in self.required_variables if n not in have)
 
     def check_types(self, values: Mapping[str, Any]) -> None:
         for name, spec in self.meta.inputs.items():
-            if name in values and not isinstance(values[name], _TYPES[spec.type]):
+            if name in values and not spec.accepts(values[name]):
                 raise TemplateError(
                     f"variable {name!r} should be of type {spec.type}, "
                     f"got {type(values[name]).__name__}",
                     self.path,
+                    self.lines.line_of(("inputs", name)) if self.lines else None,
                 )
 
     def render(self, values: Mapping[str, Any] | None = None) -> RenderedPrompt:
-        """Render every part with ``values`` (plus declared defaults)."""
+        """Render every part with ``values`` (plus declared defaults).
+
+        Raises:
+            MissingVariableError: Naming every missing variable (not only the first part's).
+            TemplateError: A type, sandbox, limit or runtime error, with file and line.
+        """
         full = self.with_defaults(values)
+        missing = self.missing(values)
+        if missing:
+            raise MissingVariableError(missing, self.path, self._line_of_any(missing))
         if self.meta.inputs:
             self.check_types(full)
         if self.plain:
@@ -155,6 +182,17 @@ class PromptTemplate:
             for part in self.parts
         )
         return RenderedPrompt(messages)
+
+    def _line_of_any(self, names: list[str]) -> int | None:
+        lines = [
+            part.template.line_of(name)
+            for part in self.parts
+            for name in names
+            if name in part.template.variables
+        ]
+        if not lines and self.lines is not None:
+            lines = [n for name in names if (n := self.lines.line_of(("inputs", name)))]
+        return min(lines) if lines else None
 
 
 def load_prompt(
@@ -183,10 +221,13 @@ def load_prompt(
         raise ConfigError(f"prompt file not found: {path}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"prompt file is not valid UTF-8 (byte {exc.start})", path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read prompt file: {exc.strerror or exc}", path) from None
     label = str(path)
-    if path.suffix == ".json":
+    suffix = path.suffix.lower()
+    if suffix == ".json":
         return _load_chat_json(raw, label, engine)
-    if path.suffix == ".prompt":
+    if suffix == ".prompt":
         return _load_prompt_file(raw, label, engine)
     text = raw[:-1] if raw.endswith("\n") else raw
     return PromptTemplate(label, raw, [_Part(None, engine.compile(text, label, 1))], path=label)
@@ -197,17 +238,31 @@ def _short(text: str) -> str:
     return one if len(one) <= 60 else one[:57] + "..."
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL byte: inline text, not a path
+        return False
+
+
 def _as_path(source: str, base_dir: str | Path | None, allow_outside: bool) -> Path | None:
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     if source.startswith("file://"):
         rel = source[len("file://"):]
-    elif "\n" not in source and source.endswith((".prompt", ".txt", ".json", ".md")) and (
-        base / source
-    ).is_file():
-        rel = source
+        if not rel.strip():
+            raise ConfigError(f"{source!r} names no file")
+    elif (
+        "\n" not in source
+        and source.strip().endswith(_FILE_SUFFIXES)
+        and _is_file(base / source.strip())
+    ):
+        rel = source.strip()
     else:
         return None
-    path = (base / rel).resolve()
+    try:
+        path = (base / rel).resolve()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"bad prompt path {source!r}: {exc}") from None
     if not allow_outside and base_dir is not None and not path.is_relative_to(base.resolve()):
         raise ConfigError(
             f"{source!r} points outside the suite folder {base}; move the file inside it "
@@ -216,50 +271,121 @@ def _as_path(source: str, base_dir: str | Path | None, allow_outside: bool) -> P
     return path
 
 
+# --- chat JSON ----------------------------------------------------------------------------
+
+
 def _load_chat_json(raw: str, label: str, engine: TemplateEngine) -> PromptTemplate:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"invalid JSON: {exc.msg}", label, exc.lineno) from None
+    except RecursionError:
+        raise ConfigError("invalid JSON: nested too deeply", label) from None
     if not isinstance(data, list) or not all(isinstance(m, dict) for m in data):
-        raise ConfigError("a chat prompt file must be a JSON list of {role, content} objects", label)
+        raise ConfigError(
+            "a chat prompt file must be a JSON list of {\"role\": ..., \"content\": ...} objects",
+            label,
+            1,
+        )
+    if not data:
+        raise ConfigError("chat prompt file has no messages", label, 1)
+    where = _json_lines(raw)
     parts = []
     for i, msg in enumerate(data):
+        obj_line, keys = where[i] if i < len(where) else (None, {})
+        unknown = sorted(set(msg) - {"role", "content"})
+        if unknown:
+            raise ConfigError(
+                f"message {i + 1}: unknown key {unknown[0]!r}"
+                f"{did_you_mean(unknown[0], ('role', 'content'))}; "
+                "a message has only 'role' and 'content'",
+                label,
+                keys.get(unknown[0], (obj_line, obj_line))[0],
+            )
         role, content = msg.get("role"), msg.get("content")
-        line = _json_line(raw, content)
         if role not in ROLES:
             raise ConfigError(
-                f"message {i + 1}: role must be one of {', '.join(ROLES)}, got {role!r}", label, line
+                f"message {i + 1}: role must be one of {', '.join(ROLES)}, got {role!r}",
+                label,
+                keys.get("role", (obj_line, obj_line))[1],
             )
+        line = keys.get("content", (obj_line, obj_line))[1]
         if not isinstance(content, str):
             raise ConfigError(f"message {i + 1}: content must be a string", label, line)
-        parts.append(_Part(role, engine.compile(content, label, line or 1)))
-    if not parts:
-        raise ConfigError("chat prompt file has no messages", label)
+        # A JSON string holds no raw newlines: the whole template sits on one line of the file.
+        parts.append(_Part(role, engine.compile(content, label, line or 1, one_line=True)))
     return PromptTemplate(label, raw, parts, path=label)
 
 
-def _json_line(raw: str, content: Any) -> int | None:
-    if not isinstance(content, str):
-        return None
-    pos = raw.find(json.dumps(content)[1:-1])
-    return raw.count("\n", 0, pos) + 1 if pos >= 0 else None
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _json_lines(raw: str) -> list[tuple[int, dict[str, tuple[int, int]]]]:
+    """For each object of a (valid) top-level JSON list: its line, and key -> (key, value) lines."""
+    newlines = [i for i, ch in enumerate(raw) if ch == "\n"]
+    decoder = json.JSONDecoder()
+
+    def line(pos: int) -> int:
+        return bisect.bisect_left(newlines, pos) + 1
+
+    def skip(pos: int) -> int:
+        match = _JSON_WS.match(raw, pos)
+        return match.end() if match else pos
+
+    out: list[tuple[int, dict[str, tuple[int, int]]]] = []
+    try:
+        i = skip(0)
+        if raw[i] != "[":
+            return out
+        i = skip(i + 1)
+        while raw[i] != "]":
+            keys: dict[str, tuple[int, int]] = {}
+            start = i
+            if raw[i] == "{":
+                j = skip(i + 1)
+                while raw[j] != "}":
+                    key, after = decoder.raw_decode(raw, j)
+                    value_at = skip(skip(after) + 1)  # past the ':'
+                    keys[str(key)] = (line(j), line(value_at))
+                    _, j = decoder.raw_decode(raw, value_at)
+                    j = skip(j)
+                    if raw[j] == ",":
+                        j = skip(j + 1)
+                i = j + 1
+            else:
+                _, i = decoder.raw_decode(raw, i)
+            out.append((line(start), keys))
+            i = skip(i)
+            if raw[i] == ",":
+                i = skip(i + 1)
+    except (ValueError, IndexError):
+        pass  # positions are a nicety; json.loads has already validated the document
+    return out
+
+
+# --- .prompt files --------------------------------------------------------------------------
 
 
 def _load_prompt_file(raw: str, label: str, engine: TemplateEngine) -> PromptTemplate:
     lines = raw.splitlines(keepends=True)
     meta = PromptMeta()
     params = Params()
+    where: LineMap | None = None
     body_start = 0  # index of the first body line
     if lines and lines[0].strip() == "---":
         end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
         if end is None:
-            raise ConfigError("front matter opened with '---' on line 1 is never closed", label, 1)
+            raise ConfigError(
+                "front matter opened with '---' on line 1 is never closed; "
+                "add a line holding only '---' after it",
+                label,
+                1,
+            )
         data, where = load_yaml("".join(lines[1:end]), label, line_offset=1)
         meta, params = _validate_meta(data, where)
         body_start = end + 1
     parts = _split_roles(lines, body_start, label, engine)
-    return PromptTemplate(meta.name or label, raw, parts, meta, params, path=label)
+    return PromptTemplate(meta.name or label, raw, parts, meta, params, path=label, lines=where)
 
 
 def _validate_meta(data: Any, where: LineMap) -> tuple[PromptMeta, Params]:
@@ -270,7 +396,7 @@ def _validate_meta(data: Any, where: LineMap) -> tuple[PromptMeta, Params]:
     for key in data:
         if key not in META_KEYS:
             raise where.error(
-                (key,),
+                (str(key),),
                 f"unknown front matter key {key!r}{did_you_mean(str(key), META_KEYS)}; "
                 f"allowed: {', '.join(META_KEYS)}",
             )
@@ -279,14 +405,36 @@ def _validate_meta(data: Any, where: LineMap) -> tuple[PromptMeta, Params]:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
-        raise where.error(loc, f"{'.'.join(map(str, loc))}: {err['msg']}") from None
+        message = err["msg"]
+        if err["type"] == "extra_forbidden" and len(loc) == 3 and loc[0] == "inputs":
+            fields = tuple(InputSpec.model_fields)
+            message = (
+                f"unknown input field {loc[-1]!r}{did_you_mean(str(loc[-1]), fields)}; "
+                f"allowed: {', '.join(fields)}"
+            )
+        raise where.error(loc, f"{'.'.join(map(str, loc))}: {message}") from None
+    for name, spec in meta.inputs.items():
+        if spec.default is not None and spec.type != "any" and not spec.accepts(spec.default):
+            raise where.error(
+                ("inputs", name, "default"),
+                f"inputs.{name}.default: {spec.default!r} is not of type {spec.type}",
+            )
     try:
-        params = Params.parse(meta.params)
-    except ConfigError as exc:
-        bad = next((k for k in meta.params if k not in Params.model_fields), None)
-        hint = did_you_mean(bad, Params.model_fields) if bad else ""
-        raise where.error(("params", bad) if bad else ("params",), exc.message + hint) from None
+        params = Params.parse(meta.params, where="params")
+    except ParamError as exc:
+        bad = next((k for k in meta.params if k not in PARAM_NAMES), None)
+        if bad is None:
+            bad = next((k for k, v in meta.params.items() if not _param_ok(k, v)), None)
+        raise where.error(("params", bad) if bad else ("params",), exc.message) from None
     return meta, params
+
+
+def _param_ok(name: str, value: Any) -> bool:
+    try:
+        Params.parse({name: value})
+    except ParamError:
+        return False
+    return True
 
 
 def _split_roles(
@@ -298,11 +446,12 @@ def _split_roles(
         match = _ROLE_LINE.match(lines[i])
         if match:
             if current[0] is None and "".join(current[2]).strip():
+                first_text = next(n for n, text in enumerate(current[2]) if text.strip())
                 raise ConfigError(
-                    "text before the first role line; start the body with 'system:' or 'user:' "
-                    "or remove the role lines",
+                    f"text before the first role line ({match.group(1)}: on line {i + 1}); "
+                    "start the body with 'system:' or 'user:', or remove the role lines",
                     label,
-                    current[1],
+                    current[1] + first_text,
                 )
             if current[0] is not None:
                 sections.append(current)
@@ -313,11 +462,11 @@ def _split_roles(
     parts = []
     for role, first_line, body in sections:
         text = "".join(body)
+        stripped = text.lstrip("\n")
+        first_line += len(text) - len(stripped)
         if role is not None:
-            stripped = text.lstrip("\n")
-            first_line += len(text) - len(stripped)
             text = stripped.rstrip("\n")
-        elif text.endswith("\n"):
-            text = text[:-1]
+        else:
+            text = stripped[:-1] if stripped.endswith("\n") else stripped
         parts.append(_Part(role, engine.compile(text, label, first_line)))
     return parts

@@ -6,10 +6,13 @@ input that needs validation (:class:`Params`) is a Pydantic model.
 
 from __future__ import annotations
 
+import difflib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from promptwork.errors import ParamError
 
@@ -75,18 +78,38 @@ class Params(BaseModel):
     response_schema: dict[str, Any] | None = None
     logprobs: bool | None = None
 
+    @field_validator(
+        "temperature", "top_p", "max_tokens", "seed", "frequency_penalty", "presence_penalty",
+        mode="before",
+    )
     @classmethod
-    def parse(cls, values: dict[str, Any] | None, where: str = "") -> Params:
+    def _no_bool(cls, value: Any) -> Any:
+        # YAML's `yes`/`true` would otherwise pass as 1 or 1.0.
+        if isinstance(value, bool):
+            raise ValueError("expected a number, got a boolean")
+        return value
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any] | None, where: str = "") -> Params:
         """Validate user-given values, with a clear message naming the allowed parameters."""
+        prefix = f"{where}: " if where else ""
+        if values is not None and not isinstance(values, Mapping):
+            raise ParamError(
+                f"{prefix}parameters must be a mapping of names to values, "
+                f"got {type(values).__name__}"
+            )
         values = dict(values or {})
         if isinstance(values.get("stop"), str):
             values["stop"] = [values["stop"]]
-        unknown = sorted(set(values) - set(PARAM_NAMES))
-        prefix = f"{where}: " if where else ""
+        unknown = sorted(str(k) for k in set(values) - set(PARAM_NAMES))
         if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, PARAM_NAMES, n=1, cutoff=0.6)
+                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
             raise ParamError(
                 f"{prefix}unknown parameter{'s' if len(unknown) > 1 else ''} "
-                f"{', '.join(unknown)}; allowed: {', '.join(PARAM_NAMES)}"
+                f"{', '.join(hints)}; allowed: {', '.join(PARAM_NAMES)}"
             )
         try:
             return cls.model_validate(values)
@@ -95,6 +118,10 @@ class Params(BaseModel):
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
             raise ParamError(f"{prefix}bad parameter value: {problems}") from None
+
+    def __hash__(self) -> int:
+        # The generated hash fails on the ``response_schema`` dict.
+        return hash(json.dumps(self.given(), sort_keys=True))
 
     def given(self) -> dict[str, Any]:
         """Only the parameters that were set, as plain JSON-able values."""

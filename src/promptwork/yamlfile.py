@@ -1,14 +1,14 @@
 """Safe YAML loading with file:line errors.
 
 Only plain data is accepted: no Python tags, no duplicate keys, no tab indentation, and a bound on
-aliases (a "billion laughs" document is refused instead of expanding). Every mapping key's line is
-kept so that validation errors can point at the line that is wrong.
+what aliases may expand to (a "billion laughs" document is refused instead of expanding). Every
+mapping key's line is kept so that validation errors can point at the line that is wrong.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,11 @@ import yaml
 
 from promptwork.errors import ConfigError
 
-MAX_ALIASES = 100
+#: Most alias references (``*name``) one document may hold.
+MAX_ALIASES = 10_000
+#: Most values a document may hold once every alias is expanded. Aliases are shared when loaded,
+#: but anything that walks the data (JSON export, hashing) would expand them.
+MAX_NODES = 1_000_000
 
 PathKey = tuple[str | int, ...]
 
@@ -41,8 +45,16 @@ class LineMap:
         return ConfigError(message, self.path, self.line_of(key))
 
 
+class _Refused(Exception):
+    """A structural problem found while composing or walking, with its 0-based line."""
+
+    def __init__(self, message: str, line: int):
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys and counts aliases."""
+    """SafeLoader that counts aliases."""
 
     def __init__(self, stream: str):
         super().__init__(stream)
@@ -52,34 +64,76 @@ class _Loader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             self.alias_count += 1
             if self.alias_count > MAX_ALIASES:
-                event = self.peek_event()
-                raise yaml.YAMLError(
-                    f"more than {MAX_ALIASES} aliases (line {event.start_mark.line + 1}); "
-                    "refusing to expand (possible alias bomb)"
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise _Refused(
+                    f"more than {MAX_ALIASES:,} aliases; refusing to expand (possible alias bomb)",
+                    event.start_mark.line,
                 )
         return super().compose_node(parent, index)
 
 
-def _walk(node: yaml.Node, path: PathKey, out: dict[PathKey, int], offset: int) -> None:
-    out.setdefault(path, node.start_mark.line + 1 + offset)
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[Any, int] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            line = key_node.start_mark.line + 1 + offset
-            if key in seen:
-                raise _Duplicate(key, line, seen[key])
-            seen[key] = line
-            out[(*path, key)] = line
-            _walk(value_node, (*path, key), out, offset)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk(item, (*path, i), out, offset)
+class _Walker:
+    """Records key lines, refuses duplicate keys, recursive aliases and explosive expansion."""
 
+    def __init__(self, loader: _Loader, offset: int):
+        self.loader = loader
+        self.offset = offset
+        self.lines: dict[PathKey, int] = {}
+        self.sizes: dict[int, int] = {}  # id(node) -> expanded size, for nodes already walked
+        self.active: set[int] = set()  # nodes being walked (an alias to one is a cycle)
 
-class _Duplicate(Exception):
-    def __init__(self, key: Any, line: int, first: int):
-        self.key, self.line, self.first = key, line, first
+    def walk(self, node: yaml.Node, path: PathKey, record: bool = True) -> int:
+        """Expanded size of ``node``; records lines below ``path`` the first time it is seen."""
+        ident = id(node)
+        if ident in self.sizes:
+            return self.sizes[ident]
+        if ident in self.active:
+            raise _Refused("recursive alias (a node that contains itself)", node.start_mark.line)
+        self.active.add(ident)
+        if record:
+            self.lines.setdefault(path, node.start_mark.line + 1 + self.offset)
+        size = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Hashable, int] = {}
+            for key_node, value_node in node.value:
+                key = self._key(key_node)
+                line = key_node.start_mark.line + 1 + self.offset
+                if key in seen:
+                    raise _Refused(
+                        f"duplicate key {key!r} (first defined on line {seen[key]})",
+                        key_node.start_mark.line,
+                    )
+                seen[key] = line
+                sub = (*path, key if isinstance(key, str | int) else str(key))
+                if record:
+                    self.lines[sub] = line
+                size += self.walk(key_node, sub, record=False)
+                size += self.walk(value_node, sub, record)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                size += self.walk(item, (*path, i), record)
+        if size > MAX_NODES:
+            raise _Refused(
+                f"document expands to more than {MAX_NODES:,} values through aliases; "
+                "refusing to expand (possible alias bomb)",
+                node.start_mark.line,
+            )
+        self.active.discard(ident)
+        self.sizes[ident] = size
+        return size
+
+    def _key(self, node: yaml.Node) -> Hashable:
+        """The key as it will be in the loaded mapping (so ``1`` and ``'1'`` differ)."""
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                value: Hashable = self.loader.construct_object(node)
+                hash(value)
+            except (yaml.YAMLError, TypeError):
+                # Construction fails again, with its proper message, in construct_document.
+                self.loader.recursive_objects.pop(node, None)
+                return str(node.value)
+            return value
+        return ("<complex key>", id(node))
 
 
 def load_yaml(
@@ -96,41 +150,46 @@ def load_yaml(
         The data and a :class:`LineMap` of its keys.
 
     Raises:
-        ConfigError: With file and line, for any syntax, tag, duplicate-key or alias problem.
+        ConfigError: With file and line, for any syntax, tag, tab, duplicate-key or alias problem.
     """
     where = str(path) if path is not None else None
-    for i, line in enumerate(text.splitlines()):
-        stripped = line.lstrip(" ")
-        if stripped.startswith("\t"):
-            raise ConfigError(
-                "tab character used for indentation; YAML needs spaces", where, i + 1 + line_offset
-            )
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, LineMap(where, {})
-        lines: dict[PathKey, int] = {}
-        _walk(node, (), lines, line_offset)
+        walker = _Walker(loader, line_offset)
+        walker.walk(node, ())
         data = loader.construct_document(node)
-    except _Duplicate as dup:
-        raise ConfigError(
-            f"duplicate key {dup.key!r} (first defined on line {dup.first})", where, dup.line
-        ) from None
+    except _Refused as exc:
+        raise ConfigError(exc.message, where, exc.line + 1 + line_offset) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + line_offset if mark else None
-        problem = exc.problem or str(exc)
-        if "could not determine a constructor" in problem:
-            problem = (
-                "unsupported YAML tag (only plain data is allowed: strings, numbers, lists, maps)"
-            )
-        raise ConfigError(f"invalid YAML: {problem}", where, line) from None
+        raise ConfigError(f"invalid YAML: {_describe(exc, line_offset)}", where, line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", where) from None
+    except RecursionError:
+        raise ConfigError("invalid YAML: nested too deeply", where) from None
     finally:
         loader.dispose()
-    return data, LineMap(where, lines)
+    return data, LineMap(where, walker.lines)
+
+
+def _describe(exc: yaml.MarkedYAMLError, line_offset: int) -> str:
+    problem = exc.problem or str(exc)
+    if "could not determine a constructor" in problem:
+        tag = problem.rsplit("tag ", 1)[-1].replace("tag:yaml.org,2002:", "!!")
+        return (
+            f"unsupported YAML tag {tag} (only plain data is allowed: strings, numbers, "
+            "booleans, lists and maps)"
+        )
+    if "'\\t'" in problem:
+        return "tab character where YAML needs spaces (indent with spaces, not tabs)"
+    context = exc.context or ""
+    if context.startswith("while ") and exc.context_mark is not None:
+        return f"{problem} ({context} started on line {exc.context_mark.line + 1 + line_offset})"
+    return f"{context}, {problem}" if context else problem
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
