@@ -43,15 +43,25 @@ class TemplateError(ConfigError):
 class MissingVariableError(TemplateError):
     """A template needs variables that were not given."""
 
-    def __init__(self, names: list[str], path: str | Path | None = None, line: int | None = None):
+    def __init__(
+        self,
+        names: list[str],
+        path: str | Path | None = None,
+        line: int | None = None,
+        where: dict[str, list[str]] | None = None,
+    ):
         self.names = sorted(names)
+        self.where = where or {}
         plural = "s" if len(self.names) > 1 else ""
-        super().__init__(
-            f"missing variable{plural}: {', '.join(self.names)} "
-            "(pass them with -v name=value, --vars FILE, or declare a default in the front matter)",
-            path,
-            line,
-        )
+        if self.where:
+            listed = "; ".join(
+                f"{n} (tests: {', '.join(self.where.get(n, []))})" for n in self.names
+            )
+            hint = "add them to those tests' vars or to defaultTest.vars"
+        else:
+            listed = ", ".join(self.names)
+            hint = "pass them with -v name=value, --vars FILE, or declare a default in the front matter"
+        super().__init__(f"missing variable{plural}: {listed} ({hint})", path, line)
 
 
 class ParamError(ConfigError):

@@ -87,8 +87,12 @@ class Secrets:
     def known_values(self) -> list[str]:
         """Every secret value we know of, for redaction."""
         values = [self._env.get(n, "") for names in KEY_VARS.values() for n in names]
-        if self._file:
-            values += list(self._file.values())
+        if self._file is None:
+            try:
+                self._file = _read_config(self._path)
+            except ConfigError:
+                self._file = {}
+        values += list(self._file.values())
         return [v for v in values if len(v) >= 6]
 
 

@@ -5,34 +5,56 @@ Exit codes: 0 success, 1 internal error, 2 bad input (file, line and what to do 
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 
 import click
+from rich.markup import escape
 
 from promptwork import __version__
-from promptwork.cli.models import models_command
 from promptwork.cli.output import console, safe_text
-from promptwork.cli.run import run_command
 from promptwork.errors import ConfigError, PromptworkError, ProviderError
 from promptwork.secrets import redact
 
+#: Sub-commands, imported only when used (keeps `promptwork run` from loading the store).
+COMMANDS = {
+    "run": "promptwork.cli.run:run_command",
+    "models": "promptwork.cli.models:models_command",
+    "eval": "promptwork.cli.eval:eval_command",
+    "init": "promptwork.cli.init:init_command",
+    "runs": "promptwork.cli.runs:runs_group",
+    "cache": "promptwork.cli.runs:cache_group",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, _, attr = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="promptwork")
 def cli() -> None:
     """promptwork: design, run, evaluate and optimize prompts."""
-
-
-cli.add_command(run_command)
-cli.add_command(models_command)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and turn errors into clear messages and exit codes."""
     err = console(stderr=True)
     try:
-        cli.main(args=argv, prog_name="promptwork", standalone_mode=False)
+        # Without standalone mode click returns (not raises) Exit codes, e.g. run's Exit(1).
+        code = cli.main(args=argv, prog_name="promptwork", standalone_mode=False)
     except click.exceptions.Abort:
         err.print("aborted")
         return 130
@@ -42,13 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return 2
     except ConfigError as exc:
-        err.print(f"[bold red]error:[/] {safe_text(redact(str(exc)))}", markup=True)
+        err.print(f"[bold red]error:[/] {escape(safe_text(redact(str(exc))))}", markup=True)
         return 2
     except ProviderError as exc:
-        err.print(f"[bold red]model call failed:[/] {safe_text(redact(str(exc)))}", markup=True)
+        message = escape(safe_text(redact(str(exc))))
+        err.print(f"[bold red]model call failed:[/] {message}", markup=True)
         return 1
     except PromptworkError as exc:
-        err.print(f"[bold red]error:[/] {safe_text(redact(str(exc)))}", markup=True)
+        err.print(f"[bold red]error:[/] {escape(safe_text(redact(str(exc))))}", markup=True)
         return 1
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -57,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         err.print(safe_text(redact(traceback.format_exc())), markup=False)
         err.print("[bold red]internal error[/] (please report it)", markup=True)
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from promptwork.cli.output import console
 from promptwork.errors import ConfigError
@@ -58,13 +59,14 @@ def models_command(as_json: bool) -> None:
     for col in ("id", "mode", "description", "status"):
         table.add_column(col)
     for m in local:
-        table.add_row(m["id"] + (" (default)" if m["default"] else ""), m["mode"],
-                      m["description"], m["status"])
+        table.add_row(*map(Text, (m["id"] + (" (default)" if m["default"] else ""), m["mode"],
+                                  m["description"], m["status"])))
     out.print(table)
     ptable = Table(title="Providers")
     for col in ("provider", "ids", "SDK", "API key"):
         ptable.add_column(col)
     for p in providers:
-        ptable.add_row(p["prefix"], p["example"], p["sdk"], p["key"])
+        # Text, not markup: "pip install 'promptwork[openai]'" must keep its brackets.
+        ptable.add_row(*map(Text, (p["prefix"], p["example"], p["sdk"], p["key"])))
     out.print(ptable)
     out.print(f"decoding: sequential, {default_threads()} thread(s) per local model", style="dim")

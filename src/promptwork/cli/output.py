@@ -16,7 +16,7 @@ def safe_text(text: str) -> str:
 
 
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
 
 
 def write_out(text: str) -> None:

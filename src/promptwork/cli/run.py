@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from promptwork.api import PreparedCall, prepare
 from promptwork.cli.output import console, safe_text, write_out
@@ -121,9 +122,10 @@ def run_command(
     else:
         table = Table(show_lines=True)
         for call in calls:
-            table.add_column(call.provider.label, overflow="fold")
-        table.add_row(*(
-            safe_text(r.text) if isinstance(r, Completion) else f"ERROR {safe_text(redact(str(r)))}"
+            table.add_column(Text(safe_text(call.provider.label)), overflow="fold")
+        table.add_row(*(  # Text, not str: model output is never read as Rich markup
+            Text(safe_text(r.text) if isinstance(r, Completion)
+                 else f"ERROR {safe_text(redact(str(r)))}")
             for r in results
         ))
         table.add_row(*(

@@ -73,8 +73,13 @@ class LocalProvider(Provider):
         self._pool = pool or POOL
         self.path, builtin = self._pool.resolve(model)
         threads = int(config.get("n_threads", default_threads()))
+        n_ctx = int(config.get("n_ctx", 2048))
+        if n_ctx < 256:
+            # llama.cpp silently raises smaller contexts to 256 while llama-cpp-python keeps
+            # buffers of the requested size, which corrupts long answers.
+            raise ConfigError(f"{id}: n_ctx must be at least 256, got {n_ctx}")
         self.settings: dict[str, Any] = {
-            "n_ctx": int(config.get("n_ctx", 2048)),
+            "n_ctx": n_ctx,
             "n_threads": threads,
             # Without this llama.cpp uses every core for prompt processing.
             "n_threads_batch": int(config.get("n_threads_batch", threads)),

@@ -1,0 +1,58 @@
+"""The curated public API: ``promptwork.__all__`` changes only on purpose."""
+
+from __future__ import annotations
+
+import promptwork
+
+EXPECTED = {
+    "Capabilities",
+    "Completion",
+    "ConfigError",
+    "EchoProvider",
+    "Message",
+    "MissingDependencyError",
+    "MissingVariableError",
+    "ParamError",
+    "Params",
+    "PromptTemplate",
+    "PromptworkError",
+    "Provider",
+    "ProviderError",
+    "ProviderNotFoundError",
+    "RenderedPrompt",
+    "ScriptedProvider",
+    "TemplateError",
+    "Usage",
+    "__version__",
+    "acomplete",
+    "complete",
+    "create_provider",
+    "load_prompt",
+    "prepare",
+}
+
+
+def test_all_is_sorted_and_unique() -> None:
+    assert promptwork.__all__ == sorted(promptwork.__all__)
+    assert len(promptwork.__all__) == len(set(promptwork.__all__))
+
+
+def test_every_name_exists() -> None:
+    missing = [name for name in promptwork.__all__ if not hasattr(promptwork, name)]
+    assert missing == []
+
+
+def test_all_is_the_curated_set() -> None:
+    assert set(promptwork.__all__) == EXPECTED
+
+
+def test_star_import_gives_exactly_all() -> None:
+    namespace: dict[str, object] = {}
+    exec("from promptwork import *", namespace)
+    namespace.pop("__builtins__")
+    assert set(namespace) == EXPECTED
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(promptwork.__version__, str)
+    assert promptwork.__version__.count(".") >= 1
