@@ -1,0 +1,1 @@
+"""Reading runs back: summaries, terminal tables, comparisons and exports."""
