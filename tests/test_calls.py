@@ -113,7 +113,7 @@ async def test_cache_hit_makes_no_call_and_errors_are_not_cached() -> None:
     assert len(provider.calls) == 1
 
     failing = MemoryCache()
-    c2, p2, _ = caller([ProviderError("bad", kind="bad_request")], cache=failing)
+    c2, _, _ = caller([ProviderError("bad", kind="bad_request")], cache=failing)
     await c2.call(PROMPT, PARAMS)
     assert failing.data == {}
 

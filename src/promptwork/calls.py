@@ -189,9 +189,9 @@ class ModelCaller:
             for i, outcome in zip(todo, outcomes, strict=True):
                 results[i] = outcome
                 if isinstance(outcome, Completion):
-                    key = keys[i]
-                    if self.cache is not None and key is not None:
-                        self.cache.cache_put(key, completion_to_cache(outcome))
+                    stored = keys[i]
+                    if self.cache is not None and stored is not None:
+                        self.cache.cache_put(stored, completion_to_cache(outcome))
                     continue
                 if outcome.kind == "rate_limit":
                     self.limit.throttled()
@@ -202,7 +202,8 @@ class ModelCaller:
                 ):
                     continue
                 retry.append(i)
-                wait = max(wait, outcome.retry_after or 0.0, self.policy.backoff(attempt, self._rng))
+                backoff = self.policy.backoff(attempt, self._rng)
+                wait = max(wait, outcome.retry_after or 0.0, backoff)
             if retry:
                 first = results[retry[0]]
                 assert isinstance(first, ProviderError)

@@ -60,7 +60,10 @@ class MissingVariableError(TemplateError):
             hint = "add them to those tests' vars or to defaultTest.vars"
         else:
             listed = ", ".join(self.names)
-            hint = "pass them with -v name=value, --vars FILE, or declare a default in the front matter"
+            hint = (
+                "pass them with -v name=value, --vars FILE, "
+                "or declare a default in the front matter"
+            )
         super().__init__(f"missing variable{plural}: {listed} ({hint})", path, line)
 
 

@@ -1,10 +1,16 @@
 """The check contract: what a check sees, what it returns, and how a suite declares one.
 
-A check is a plain function ``(spec, ctx) -> CheckResult``. It judges the *positive* assertion
-(``contains``, never ``not-contains``): :func:`promptwork.checks.registry.run_check` renders the
-value, applies negation, and fills in ``metric`` and ``check_type``. A check that takes a
-threshold reads ``spec.threshold`` itself, because its meaning differs between checks (a minimum
-score for ``rouge-n``, a maximum distance for ``levenshtein``, a maximum for ``latency``).
+A check is a plain function ``(spec, ctx) -> CheckResult``, or a coroutine function
+``async (spec, ctx) -> CheckResult`` for checks that wait on something (a grading model, an
+embedding model run in a thread). It judges the *positive* assertion (``contains``, never
+``not-contains``): :func:`promptwork.checks.registry.arun_check` (and, for synchronous checks,
+:func:`~promptwork.checks.registry.run_check`) renders the value, applies negation, and fills in
+``metric`` and ``check_type``. A check that cannot reach a verdict (no grader, an answer it cannot
+read) raises :class:`CheckError`: the result is a failure that ``not-`` does not invert.
+
+A check that takes a threshold reads ``spec.threshold`` itself, because its meaning differs
+between checks (a minimum score for ``rouge-n``, a maximum distance for ``levenshtein``, a maximum
+for ``latency``).
 
 Reasons are phrased as facts ("output contains 'Paris'") rather than expectations, so that they
 read correctly whether or not the assertion was negated.
@@ -13,10 +19,10 @@ read correctly whether or not the assertion was negated.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from promptwork.errors import ConfigError
 from promptwork.types import TokenLogprob
@@ -57,6 +63,28 @@ class CheckResult:
         return out
 
 
+class CheckError(Exception):
+    """A check could not reach a verdict (no grader, an unreadable grader answer...).
+
+    The runner turns it into a failed result, score 0, whose reason is the message as is. Unlike a
+    verdict, it is *not* inverted by ``not-``: a check that could not decide never passes.
+    """
+
+
+class Grader(Protocol):
+    """Calls the grading model for model-graded checks (``llm-rubric``, ``factuality``...).
+
+    The runner builds it. It sends ``prompt`` as one user message to the grading model (``provider``,
+    a model id, overrides the default grader), with caching and retries, and returns the answer's
+    text. It renders nothing itself.
+
+    Raises:
+        promptwork.errors.ProviderError: The call failed.
+    """
+
+    async def __call__(self, prompt: str, provider: str | None = None) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class CheckContext:
     """Everything a check may look at for one result cell.
@@ -71,6 +99,8 @@ class CheckContext:
         provider_id: The model id that answered.
         base_dir: Directory that relative ``file://`` references resolve against (the suite
             file's directory); the working directory when ``None``.
+        grader: Calls the grading model, for model-graded checks; ``None`` when no grader is
+            configured (those checks then fail, saying so).
     """
 
     output: str
@@ -81,6 +111,7 @@ class CheckContext:
     logprobs: tuple[TokenLogprob, ...] | None = None
     provider_id: str = ""
     base_dir: Path | None = None
+    grader: Grader | None = None
 
     def resolve(self, path: str) -> Path:
         """``path`` (with or without ``file://``) relative to :attr:`base_dir`."""
@@ -227,8 +258,12 @@ def _number(value: Any, key: str, fail: Callable[[str], ConfigError]) -> float |
     return float(value)
 
 
-#: The signature of a check function.
-CheckFn = Callable[[CheckSpec, CheckContext], CheckResult]
+#: The signature of a synchronous check function.
+SyncCheckFn = Callable[[CheckSpec, CheckContext], CheckResult]
+#: The signature of an asynchronous check function (``async def check(spec, ctx)``).
+AsyncCheckFn = Callable[[CheckSpec, CheckContext], Awaitable[CheckResult]]
+#: The signature of a check function: synchronous or asynchronous.
+CheckFn = Callable[[CheckSpec, CheckContext], CheckResult | Awaitable[CheckResult]]
 
 
 def outcome(passed: bool, reason: str, score: float | None = None) -> CheckResult:

@@ -5,26 +5,32 @@ check family's imports (``jsonschema``...) only matter when it is used. Third-pa
 checks through the ``promptwork.checks`` entry-point group: the entry point's name is the check
 type and its object a :data:`~promptwork.checks.base.CheckFn`. :func:`register` adds one at run
 time (tests, notebooks).
+
+A check function may be synchronous or ``async``. :func:`arun_check` runs either kind and is what
+the runner uses; :func:`run_check` is the synchronous shortcut for synchronous checks only.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import replace
 from importlib.metadata import entry_points
 from typing import Any
 
-from promptwork.checks.base import CheckContext, CheckFn, CheckResult, CheckSpec
+from promptwork.checks.base import CheckContext, CheckError, CheckFn, CheckResult, CheckSpec
 from promptwork.errors import ConfigError, MissingVariableError, TemplateError
 from promptwork.templates import Template, TemplateEngine
 from promptwork.yamlfile import did_you_mean
 
 __all__ = [
     "BUILTIN",
+    "arun_check",
     "get_check",
+    "is_async_check",
     "known_types",
     "register",
     "render_value",
@@ -53,7 +59,15 @@ BUILTIN: dict[str, str] = {
     "python": "promptwork.checks.python_check:python",
     "latency": "promptwork.checks.perf:latency",
     "cost": "promptwork.checks.perf:cost",
+    "similar": "promptwork.checks.similarity:similar",
+    "llm-rubric": "promptwork.checks.judge:llm_rubric",
+    "factuality": "promptwork.checks.judge:factuality",
+    "model-graded-closedqa": "promptwork.checks.judge:model_graded_closedqa",
+    "select-best": "promptwork.checks.judge:select_best_cell",
 }
+
+#: Checks that call a grading model through :attr:`CheckContext.grader`.
+MODEL_GRADED = frozenset({"llm-rubric", "factuality", "model-graded-closedqa", "select-best"})
 
 #: Checks that cannot run without a ``value``.
 NEEDS_VALUE = frozenset(
@@ -71,6 +85,11 @@ NEEDS_VALUE = frozenset(
         "rouge-n",
         "bleu",
         "python",
+        "similar",
+        "llm-rubric",
+        "factuality",
+        "model-graded-closedqa",
+        "select-best",
     }
 )
 
@@ -208,14 +227,66 @@ def validate_spec(spec: CheckSpec) -> str | None:
         from promptwork.checks.structured import schema_problem
 
         return schema_problem(value)
+    if spec.type in MODEL_GRADED:
+        from promptwork.checks.judge import spec_problem as judge_problem
+
+        return judge_problem(spec)
+    if spec.type == "similar":
+        from promptwork.checks.similarity import spec_problem as similarity_problem
+
+        return similarity_problem(spec)
     return None
 
 
-# --- running ----------------------------------------------------------------------------------
+# --- running ---------------------------------------------------------------------------------
+
+
+def is_async_check(name: str) -> bool:
+    """Whether check type ``name`` is an ``async`` check (needs :func:`arun_check`).
+
+    Raises:
+        ConfigError: Unknown name.
+    """
+    return _is_async(get_check(name))
+
+
+def _is_async(fn: CheckFn) -> bool:
+    # inspect.iscoroutinefunction sees through functools.partial; objects with an async
+    # __call__ are checked through that method.
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - the bound __call__ of callable objects
+    )
+
+
+def _rendered(spec: CheckSpec, ctx: CheckContext) -> CheckSpec:
+    value = spec.value if spec.type in RAW_VALUE else render_value(spec.value, ctx.vars)
+    return replace(spec, value=value) if value is not spec.value else spec
+
+
+def _failed(spec: CheckSpec, exc: Exception) -> CheckResult:
+    """A check that could not run: failed, score 0, never inverted by ``not-``."""
+    if isinstance(exc, CheckError):
+        reason = str(exc)
+    else:
+        detail = exc.message if isinstance(exc, ConfigError) else str(exc)
+        reason = f"error: {type(exc).__name__}: {detail}"
+    return CheckResult(
+        passed=False, score=0.0, reason=reason, metric=spec.metric, check_type=spec.name
+    )
+
+
+def _finish(spec: CheckSpec, result: object) -> CheckResult:
+    """Apply negation and fill in ``metric``/``check_type`` (raises on a non-result)."""
+    if not isinstance(result, CheckResult):
+        raise TypeError(f"check returned {type(result).__name__}, expected CheckResult")
+    passed, score = result.passed, result.score
+    if spec.negate:
+        passed, score = not passed, 1.0 - score
+    return replace(result, passed=passed, score=score, metric=spec.metric, check_type=spec.name)
 
 
 def run_check(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
-    """Run one check on one output.
+    """Run one synchronous check on one output.
 
     Renders ``spec.value`` with ``ctx.vars``, calls the check, then applies promptfoo's
     semantics: ``not-`` inverts ``passed`` and turns the score into ``1 - score``. Thresholds are
@@ -223,25 +294,51 @@ def run_check(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     here but by :func:`~promptwork.checks.base.aggregate`.
 
     Never raises for a problem inside the check: an exception (bad template variable, user code
-    error, missing file...) gives a failed result, score 0, with the error as the reason. Such a
-    failure is *not* inverted by ``not-``: a check that could not run never passes.
+    error, missing file...) gives a failed result, score 0, with the error as the reason (a
+    :class:`~promptwork.checks.base.CheckError`'s message is the reason as is). Such a failure is
+    *not* inverted by ``not-``: a check that could not run never passes.
+
+    Raises:
+        TypeError: The check is ``async`` (model-graded checks, ``similar``...): that is a mistake
+            in the calling code, which must ``await`` :func:`arun_check` instead.
     """
     try:
         fn = get_check(spec.type)
-        value = spec.value if spec.type in RAW_VALUE else render_value(spec.value, ctx.vars)
-        result = fn(replace(spec, value=value) if value is not spec.value else spec, ctx)
-        if not isinstance(result, CheckResult):
-            raise TypeError(f"check returned {type(result).__name__}, expected CheckResult")
-    except Exception as exc:  # a broken check is a failed check, never a crashed run
-        detail = exc.message if isinstance(exc, ConfigError) else str(exc)
-        return CheckResult(
-            passed=False,
-            score=0.0,
-            reason=f"error: {type(exc).__name__}: {detail}",
-            metric=spec.metric,
-            check_type=spec.name,
+    except Exception as exc:
+        return _failed(spec, exc)
+    if _is_async(fn):
+        raise TypeError(
+            f"check {spec.type!r} is asynchronous; use 'await arun_check(spec, ctx)' "
+            "instead of run_check"
         )
-    passed, score = result.passed, result.score
-    if spec.negate:
-        passed, score = not passed, 1.0 - score
-    return replace(result, passed=passed, score=score, metric=spec.metric, check_type=spec.name)
+    try:
+        result = fn(_rendered(spec, ctx), ctx)
+    except Exception as exc:  # a broken check is a failed check, never a crashed run
+        return _failed(spec, exc)
+    if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
+            result.close()  # never awaited: close it so that Python does not warn
+        raise TypeError(
+            f"check {spec.type!r} returned an awaitable; use 'await arun_check(spec, ctx)' "
+            "instead of run_check"
+        )
+    try:
+        return _finish(spec, result)
+    except TypeError as exc:
+        return _failed(spec, exc)
+
+
+async def arun_check(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """Run one check, synchronous or ``async``, on one output (what the runner calls).
+
+    Same semantics as :func:`run_check` (value rendering, negation, ``metric``/``check_type``,
+    exceptions turned into failed results that ``not-`` does not invert); an ``async`` check is
+    awaited. Cancellation is not swallowed.
+    """
+    try:
+        result = get_check(spec.type)(_rendered(spec, ctx), ctx)
+        if inspect.isawaitable(result):
+            result = await result
+        return _finish(spec, result)
+    except Exception as exc:  # a broken check is a failed check, never a crashed run
+        return _failed(spec, exc)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import re
 import sys
 
 from rich.console import Console
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
+from promptwork.sanitize import safe_text
 
-
-def safe_text(text: str) -> str:
-    """Neutralise control characters (ANSI escapes included) in model output for a terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
+__all__ = ["console", "safe_text", "write_out"]
 
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
+    """A Rich console; when output is not a terminal (CI logs, pipes), tables get 140 columns
+    instead of Rich's 80 so that they stay readable."""
+    probe = Console(stderr=stderr)
+    width = None if probe.is_terminal else 140
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False, width=width)
 
 
 def write_out(text: str) -> None:

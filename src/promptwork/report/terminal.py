@@ -20,8 +20,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from promptwork.cli.output import safe_text
 from promptwork.report.summary import ColumnSummary
+from promptwork.sanitize import safe_text
 
 __all__ = [
     "CellView",
@@ -359,4 +359,28 @@ def summary_table(columns: Sequence[ColumnSummary], *, title: str = "Summary") -
             Text(format_latency(col.latency(95))),
             Text(str(col.cached)),
         )
+    return table
+
+
+def metrics_table(reports: Sequence[Any], prompt_labels: Sequence[str],
+                  provider_labels: Sequence[str]) -> Table:
+    """Dataset-level metrics (classification accuracy / macro-F1 / confusion, diversity)."""
+    table = Table(title="Dataset metrics")
+    for col in ("Prompt", "Model", "Metric", "Value", "Detail"):
+        table.add_column(col)
+    for r in reports:
+        prompt = prompt_labels[r.prompt_idx] if r.prompt_idx < len(prompt_labels) else "?"
+        model = provider_labels[r.provider_idx] if r.provider_idx < len(provider_labels) else "?"
+        d = r.to_dict()
+        if d["type"] == "classification":
+            confusion = "; ".join(
+                f"{gold}: "
+                + ", ".join(f"{pred}={n}" for pred, n in zip(r.labels, row, strict=True) if n)
+                for gold, row in zip(r.labels, r.matrix, strict=True) if any(row))
+            table.add_row(Text(prompt), Text(model), "accuracy / macro-F1",
+                          f"{r.accuracy:.1%} / {r.macro_f1:.3f}", Text(f"n={r.n}; {confusion}"))
+        else:
+            flag = "" if r.passed else f" (below min {r.minimum:g})"
+            table.add_row(Text(prompt), Text(model), f"distinct {r.n}-grams",
+                          f"{r.ratio:.3f}", Text(f"{r.outputs} outputs{flag}"))
     return table

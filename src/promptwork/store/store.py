@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets as _random
 from collections.abc import Iterator, Mapping
@@ -82,11 +83,10 @@ class Store:
                 select(schema.prompts.c.hash).where(schema.prompts.c.hash == content_hash)
             ).first()
             if exists is None:
-                try:
+                # Another process may store it first.
+                with contextlib.suppress(IntegrityError):
                     conn.execute(insert(schema.prompts).values(
                         hash=content_hash, label=label, text=text, created_at=_now()))
-                except IntegrityError:
-                    pass  # another process stored it first
         self._known_prompts.add(content_hash)
         return content_hash
 

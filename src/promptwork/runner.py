@@ -1,0 +1,286 @@
+"""The evaluation runner: prompts x providers x tests x repeats, run, graded and stored.
+
+Cells are expanded lazily in windows of tests so that huge test files stream. Within a window the
+cells of one prompt follow each other for each provider, so an embedded model reuses the KV cache
+of the shared prefix, and a batching provider receives them as one group. Every finished cell is
+written to the store at once; a resumed run skips the cells already stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from promptwork.calls import CallPolicy, ModelCaller
+from promptwork.cases import CellKey, CellResult, TestCase
+from promptwork.checks.base import CheckContext, CheckResult, CheckSpec, aggregate
+from promptwork.checks.registry import run_check
+from promptwork.errors import ConfigError, MissingVariableError, ProviderError, TemplateError
+from promptwork.events import CellFinished, Event, Retrying, RunFinished, RunStarted, Subscriber
+from promptwork.providers.base import Provider
+from promptwork.providers.registry import create_provider
+from promptwork.store import Store
+from promptwork.suite import PromptEntry, ProviderEntry, Suite, provider_allows
+from promptwork.types import Completion, Params, RenderedPrompt
+
+#: Tests expanded at a time; bounds memory and keeps one prompt's cells together.
+WINDOW = 256
+#: Default concurrency for embedded models (one call at a time per loaded model).
+LOCAL_CONCURRENCY = 1
+
+
+@dataclass
+class RunConfig:
+    """Options of one evaluation run (command-line flags override the suite's)."""
+
+    max_concurrency: int | None = None
+    repeat: int | None = None
+    use_cache: bool = True
+    policy: CallPolicy = field(default_factory=CallPolicy)
+    window: int = WINDOW
+    max_tests: int | None = None
+
+
+@dataclass
+class _Pair:
+    prompt: PromptEntry
+    provider_entry: ProviderEntry
+    provider: Provider
+    caller: ModelCaller
+    params: Params
+
+
+class Runner:
+    """Runs a suite.
+
+    Args:
+        suite: The validated suite.
+        store: Where runs and results go (required: results are never only in memory).
+        config: Run options.
+        subscribers: Called with every :class:`Event` (progress bars, web UI...).
+        providers: Provider instances by provider index, to inject fakes in tests.
+    """
+
+    def __init__(
+        self,
+        suite: Suite,
+        store: Store,
+        config: RunConfig | None = None,
+        subscribers: Iterable[Subscriber] = (),
+        providers: dict[int, Provider] | None = None,
+    ):
+        self.suite = suite
+        self.store = store
+        self.config = config or RunConfig()
+        self.subscribers = list(subscribers)
+        self._injected = providers or {}
+        self.run_id: str | None = None
+
+    def emit(self, event: Event) -> None:
+        for subscriber in self.subscribers:
+            subscriber(event)
+
+    # -- preparation: every input error before any model call --------------------------------
+
+    def _providers(self) -> list[Provider]:
+        return [
+            self._injected.get(e.index) or create_provider(e.id, e.config, e.label)
+            for e in self.suite.providers
+        ]
+
+    def _tests(self) -> Iterator[TestCase]:
+        tests = iter(self.suite.tests)
+        if self.config.max_tests is not None:
+            return itertools.islice(tests, self.config.max_tests)
+        return tests
+
+    def _validate_tests(self) -> int:
+        """Count tests and check that every prompt has its variables in every test."""
+        missing: dict[str, list[str]] = {}
+        count = 0
+        for test in self._tests():
+            count += 1
+            for prompt in self.suite.prompts:
+                for name in prompt.template.missing(test.vars):
+                    rows = missing.setdefault(name, [])
+                    if len(rows) < 5:
+                        rows.append(test.source or f"tests[{test.index}]")
+        if missing:
+            raise MissingVariableError(sorted(missing), self.suite.path, where=missing)
+        if count == 0:
+            raise ConfigError("the suite has no tests", self.suite.path)
+        return count
+
+    def _pairs(self, providers: Sequence[Provider]) -> list[_Pair]:
+        options = self.suite.options
+        pairs = []
+        for entry, provider in zip(self.suite.providers, providers, strict=True):
+            is_local = entry.id.startswith("local:")
+            concurrency = self.config.max_concurrency or (
+                LOCAL_CONCURRENCY if is_local else options.max_concurrency
+            )
+            if options.delay_ms:
+                concurrency = 1
+            policy = self.config.policy
+            if options.timeout_ms:
+                policy = CallPolicy(**{**policy.__dict__, "timeout": options.timeout_ms / 1000})
+            caller = ModelCaller(
+                provider,
+                cache=self.store if self.config.use_cache and options.cache else None,
+                policy=policy,
+                concurrency=concurrency,
+                on_retry=self._on_retry,
+            )
+            for prompt in self.suite.prompts:
+                if not provider_allows(entry, prompt):
+                    continue
+                params = prompt.template.params
+                provider.check_params(params)
+                pairs.append(_Pair(prompt, entry, provider, caller, params))
+        return pairs
+
+    def _on_retry(self, provider: str, attempt: int, wait: float, error: ProviderError) -> None:
+        self.emit(Retrying(provider, attempt, wait, str(error)))
+
+    def settings(self, providers: Sequence[Provider], repeat: int) -> dict[str, Any]:
+        """What is recorded with the run: prompts, providers (and their decoding settings)."""
+        return {
+            "prompts": [{"label": p.label, "hash": p.template.content_hash,
+                         "path": p.template.path} for p in self.suite.prompts],
+            "providers": [{"id": e.id, "label": e.label, "settings": prov.describe()}
+                          for e, prov in zip(self.suite.providers, providers, strict=True)],
+            "repeat": repeat,
+            "cache": self.config.use_cache and self.suite.options.cache,
+            "metrics": self.suite.metrics,
+        }
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def run(self, resume: str | None = None) -> str:
+        """Run (or resume) the suite; returns the run id."""
+        n_tests = self._validate_tests()
+        providers = self._providers()
+        pairs = self._pairs(providers)
+        repeat = self.config.repeat or self.suite.options.repeat
+        total = n_tests * len(pairs) * repeat
+        fingerprint = self.suite.fingerprint()
+        done: set[CellKey] = set()
+        if resume is not None:
+            record = self.store.get_run(resume or None)
+            if record.fingerprint != fingerprint:
+                raise ConfigError(
+                    f"the suite, a prompt or a data file changed since run {record.id}; "
+                    "results would not match. Start a new run instead of resuming"
+                )
+            run_id = record.id
+            done = self.store.done_keys(run_id)
+            self.store.set_status(run_id, "running")
+        else:
+            run_id = self.store.create_run(
+                fingerprint, total, self.settings(providers, repeat), self.suite.description,
+                str(self.suite.path) if self.suite.path else None,
+            )
+        self.run_id = run_id
+        for p in self.suite.prompts:
+            self.store.save_prompt(p.template.raw, p.label, p.template.content_hash)
+        self.emit(RunStarted(run_id, total, len(done), self.settings(providers, repeat)))
+        status = "failed"
+        try:
+            for window in _chunks(self._tests(), self.config.window):
+                await self._run_window(run_id, window, pairs, repeat, done)
+            status = "complete"
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            status = "interrupted"
+            raise
+        finally:
+            self.store.finish_run(run_id, status, None)
+            for provider in providers:
+                await provider.aclose()
+            self.emit(RunFinished(run_id, status))
+        return run_id
+
+    async def _run_window(
+        self, run_id: str, window: list[TestCase], pairs: Sequence[_Pair], repeat: int,
+        done: set[CellKey],
+    ) -> None:
+        jobs = []
+        for pair in pairs:
+            cells = [
+                (test, r) for test in window for r in range(repeat)
+                if CellKey(pair.prompt.index, pair.provider_entry.index, test.index, r) not in done
+            ]
+            if not cells:
+                continue
+            size = _batch_size(pair.provider)
+            for i in range(0, len(cells), size):
+                jobs.append(self._run_group(run_id, pair, cells[i:i + size]))
+        await asyncio.gather(*jobs)
+
+    async def _run_group(
+        self, run_id: str, pair: _Pair, cells: list[tuple[TestCase, int]]
+    ) -> None:
+        rendered: list[RenderedPrompt | TemplateError] = []
+        for test, _ in cells:
+            try:
+                rendered.append(pair.prompt.template.render(test.vars))
+            except TemplateError as exc:
+                rendered.append(exc)
+        items = [(p, pair.params) for p in rendered if isinstance(p, RenderedPrompt)]
+        outcomes = iter(await pair.caller.call_many(items) if items else [])
+        delay = self.suite.options.delay_ms
+        for (test, r), prompt in zip(cells, rendered, strict=True):
+            key = CellKey(pair.prompt.index, pair.provider_entry.index, test.index, r)
+            if isinstance(prompt, TemplateError):
+                cell = CellResult(key, test.vars, error=str(prompt), error_kind="template")
+            else:
+                cell = self._grade(key, test, prompt, next(outcomes), pair)
+            self.store.add_result(run_id, cell, pair.prompt.template.content_hash,
+                                  pair.provider.id)
+            self.emit(CellFinished(cell, pair.prompt.label, pair.provider_entry.label))
+        if delay:
+            await asyncio.sleep(delay / 1000)
+
+    def _grade(
+        self, key: CellKey, test: TestCase, prompt: RenderedPrompt,
+        outcome: Completion | ProviderError, pair: _Pair,
+    ) -> CellResult:
+        text = prompt.as_text()
+        if isinstance(outcome, ProviderError):
+            return CellResult(key, test.vars, text, error=str(outcome), error_kind=outcome.kind)
+        ctx = CheckContext(
+            output=outcome.text,
+            vars=test.vars,
+            prompt_text=text,
+            latency_ms=None if outcome.cached else outcome.latency_ms,
+            cost=outcome.cost,
+            logprobs=outcome.logprobs,
+            provider_id=pair.provider.id,
+            base_dir=self.suite.base_dir,
+        )
+        graded: list[tuple[CheckSpec, CheckResult]] = [
+            (spec, run_check(spec, ctx)) for spec in test.checks
+        ]
+        grade = aggregate(graded)
+        if test.threshold is not None:
+            passed = grade.score >= test.threshold
+            grade = CheckResult(passed, grade.score,
+                                f"score {grade.score:.2f} vs threshold {test.threshold:g}; "
+                                + grade.reason, grade.metric, grade.check_type, grade.components)
+        return CellResult(key, test.vars, text, outcome, grade)
+
+
+def _batch_size(provider: Provider) -> int:
+    if not provider.capabilities.batching:
+        return 1
+    return max(1, int(getattr(provider, "batch_size", 16)))
+
+
+def _chunks(items: Iterator[TestCase], size: int) -> Iterator[list[TestCase]]:
+    while True:
+        chunk = list(itertools.islice(items, size))
+        if not chunk:
+            return
+        yield chunk
