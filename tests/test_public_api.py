@@ -9,6 +9,7 @@ EXPECTED = {
     "Completion",
     "ConfigError",
     "EchoProvider",
+    "EvalRun",
     "Message",
     "MissingDependencyError",
     "MissingVariableError",
@@ -25,8 +26,10 @@ EXPECTED = {
     "Usage",
     "__version__",
     "acomplete",
+    "aevaluate",
     "complete",
     "create_provider",
+    "evaluate",
     "load_prompt",
     "prepare",
 }

@@ -4,6 +4,8 @@ Write prompts as files with variables, run them on any model (an embedded local 
 evaluate and compare formulations, and keep what works.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from promptwork.api import acomplete, complete, prepare
 from promptwork.errors import (
     ConfigError,
@@ -22,13 +24,29 @@ from promptwork.providers.registry import create_provider
 from promptwork.providers.scripted import ScriptedProvider
 from promptwork.types import Capabilities, Completion, Message, Params, RenderedPrompt, Usage
 
+if TYPE_CHECKING:
+    from promptwork.evaluation import EvalRun, aevaluate, evaluate
+
 __version__ = "0.1.0"
+
+_LAZY = {"EvalRun", "aevaluate", "evaluate"}
+
+
+def __getattr__(name: str) -> Any:
+    # The evaluation API pulls in SQLAlchemy and Alembic; load it only when used so that
+    # `promptwork run` and `complete()` start fast.
+    if name in _LAZY:
+        from promptwork import evaluation
+
+        return getattr(evaluation, name)
+    raise AttributeError(f"module 'promptwork' has no attribute {name!r}")
 
 __all__ = [
     "Capabilities",
     "Completion",
     "ConfigError",
     "EchoProvider",
+    "EvalRun",
     "Message",
     "MissingDependencyError",
     "MissingVariableError",
@@ -45,8 +63,10 @@ __all__ = [
     "Usage",
     "__version__",
     "acomplete",
+    "aevaluate",
     "complete",
     "create_provider",
+    "evaluate",
     "load_prompt",
     "prepare",
 ]

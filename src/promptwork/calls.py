@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import random
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -50,14 +51,19 @@ class Cache(Protocol):
     def cache_put(self, key: str, value: dict[str, Any]) -> None: ...
 
 
-def cache_key(provider: Provider, prompt: RenderedPrompt, params: Params) -> str:
-    """sha256 of canonical JSON of everything that determines the answer (never the API key)."""
-    payload = {
+def cache_key(provider: Provider, prompt: RenderedPrompt, params: Params, repeat: int = 0) -> str:
+    """sha256 of canonical JSON of everything that determines the answer (never the API key).
+
+    Each repeat of a cell is its own sample, so repeats after the first get their own keys.
+    """
+    payload: dict[str, Any] = {
         "identity": provider.cache_identity(),
         "params": params.given(),
         "messages": prompt.to_list(),
         "plain": prompt.plain,
     }
+    if repeat:
+        payload["repeat"] = repeat
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -92,25 +98,49 @@ def completion_from_cache(value: dict[str, Any], provider_id: str) -> Completion
 
 
 class AdaptiveLimit:
-    """A concurrency limit that shrinks on rate limiting and grows back on success."""
+    """A concurrency limit that shrinks on rate limiting and grows back on success.
+
+    Waiters queue in FIFO order and each release wakes at most the waiters that can now run,
+    so thousands of queued cells cost O(1) per hand-over (a Condition with notify_all would wake
+    every waiter each time).
+    """
 
     def __init__(self, limit: int):
         self.max = max(1, limit)
         self.limit = self.max
         self.in_flight = 0
-        self._cond = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self._streak = 0
 
     async def __aenter__(self) -> AdaptiveLimit:
-        async with self._cond:
-            await self._cond.wait_for(lambda: self.in_flight < self.limit)
+        if self.in_flight < self.limit and not self._waiters:
             self.in_flight += 1
+            return self
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await future  # the releaser counted us in
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self._release()  # we were let in but will not run
+            else:
+                self._waiters.remove(future)
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        async with self._cond:
-            self.in_flight -= 1
-            self._cond.notify_all()
+        self._release()
+
+    def _release(self) -> None:
+        self.in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < self.limit:
+            future = self._waiters.popleft()
+            if not future.done():
+                self.in_flight += 1
+                future.set_result(None)
 
     def throttled(self) -> None:
         self.limit = max(1, self.limit // 2)
@@ -122,9 +152,8 @@ class AdaptiveLimit:
         self._streak += 1
         if self._streak >= 5:
             self._streak = 0
-            async with self._cond:
-                self.limit += 1
-                self._cond.notify_all()
+            self.limit += 1
+            self._wake()
 
 
 Item = tuple[RenderedPrompt, Params]
@@ -166,15 +195,18 @@ class ModelCaller:
     async def call(self, prompt: RenderedPrompt, params: Params) -> Outcome:
         return (await self.call_many([(prompt, params)]))[0]
 
-    async def call_many(self, items: Sequence[Item]) -> list[Outcome]:
+    async def call_many(
+        self, items: Sequence[Item], repeats: Sequence[int] | None = None
+    ) -> list[Outcome]:
         """Answer every item; cached ones first, the rest through the provider (batched if it
-        can), retrying the failed items only."""
+        can), retrying the failed items only. ``repeats`` gives each item's repeat index."""
         results: list[Outcome | None] = [None] * len(items)
         keys: list[str | None] = [None] * len(items)
         todo: list[int] = []
         for i, (prompt, params) in enumerate(items):
             if self.cache is not None:
-                keys[i] = key = cache_key(self.provider, prompt, params)
+                repeat = repeats[i] if repeats is not None else 0
+                keys[i] = key = cache_key(self.provider, prompt, params, repeat)
                 hit = self.cache.cache_get(key)
                 if hit is not None:
                     results[i] = completion_from_cache(hit, self.provider.id)
