@@ -17,9 +17,10 @@ from typing import Any
 from promptwork.calls import CallPolicy, ModelCaller
 from promptwork.cases import CellKey, CellResult, TestCase
 from promptwork.checks.base import CheckContext, CheckResult, CheckSpec, aggregate
-from promptwork.checks.registry import run_check
+from promptwork.checks.registry import arun_check
 from promptwork.errors import ConfigError, MissingVariableError, ProviderError, TemplateError
 from promptwork.events import CellFinished, Event, Retrying, RunFinished, RunStarted, Subscriber
+from promptwork.grading import GraderPool
 from promptwork.providers.base import Provider
 from promptwork.providers.registry import create_provider
 from promptwork.store import Store
@@ -42,6 +43,8 @@ class RunConfig:
     policy: CallPolicy = field(default_factory=CallPolicy)
     window: int = WINDOW
     max_tests: int | None = None
+    #: Grading providers by id, to inject fakes in tests.
+    graders: dict[str, Provider] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,6 +81,9 @@ class Runner:
         self.subscribers = list(subscribers)
         self._injected = providers or {}
         self.run_id: str | None = None
+        self.graders = GraderPool(
+            store if self.config.use_cache and suite.options.cache else None,
+            self.config.policy, suite.options.max_concurrency, self.config.graders)
 
     def emit(self, event: Event) -> None:
         for subscriber in self.subscribers:
@@ -175,6 +181,12 @@ class Runner:
                     f"the suite, a prompt or a data file changed since run {record.id}; "
                     "results would not match. Start a new run instead of resuming"
                 )
+            if record.total_cells != total or record.settings.get("repeat", repeat) != repeat:
+                raise ConfigError(
+                    f"run {record.id} has {record.total_cells} cells (repeat "
+                    f"{record.settings.get('repeat')}); these options make {total} (repeat "
+                    f"{repeat}): resume with the same --repeat and --max-tests, or start a new run"
+                )
             run_id = record.id
             done = self.store.done_keys(run_id)
             self.store.set_status(run_id, "running")
@@ -199,6 +211,7 @@ class Runner:
             self.store.finish_run(run_id, status, None)
             for provider in providers:
                 await provider.aclose()
+            await self.graders.aclose()
             self.emit(RunFinished(run_id, status))
         return run_id
 
@@ -229,21 +242,23 @@ class Runner:
             except TemplateError as exc:
                 rendered.append(exc)
         items = [(p, pair.params) for p in rendered if isinstance(p, RenderedPrompt)]
-        outcomes = iter(await pair.caller.call_many(items) if items else [])
+        repeats = [r for (_, r), p in zip(cells, rendered, strict=True)
+                   if isinstance(p, RenderedPrompt)]
+        outcomes = iter(await pair.caller.call_many(items, repeats) if items else [])
         delay = self.suite.options.delay_ms
         for (test, r), prompt in zip(cells, rendered, strict=True):
             key = CellKey(pair.prompt.index, pair.provider_entry.index, test.index, r)
             if isinstance(prompt, TemplateError):
                 cell = CellResult(key, test.vars, error=str(prompt), error_kind="template")
             else:
-                cell = self._grade(key, test, prompt, next(outcomes), pair)
+                cell = await self._grade(key, test, prompt, next(outcomes), pair)
             self.store.add_result(run_id, cell, pair.prompt.template.content_hash,
                                   pair.provider.id)
             self.emit(CellFinished(cell, pair.prompt.label, pair.provider_entry.label))
         if delay:
             await asyncio.sleep(delay / 1000)
 
-    def _grade(
+    async def _grade(
         self, key: CellKey, test: TestCase, prompt: RenderedPrompt,
         outcome: Completion | ProviderError, pair: _Pair,
     ) -> CellResult:
@@ -259,9 +274,10 @@ class Runner:
             logprobs=outcome.logprobs,
             provider_id=pair.provider.id,
             base_dir=self.suite.base_dir,
+            grader=self.graders.for_test(test.options) if test.checks else None,
         )
         graded: list[tuple[CheckSpec, CheckResult]] = [
-            (spec, run_check(spec, ctx)) for spec in test.checks
+            (spec, await arun_check(spec, ctx)) for spec in test.checks
         ]
         grade = aggregate(graded)
         if test.threshold is not None:

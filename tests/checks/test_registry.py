@@ -58,9 +58,10 @@ class TestSpec:
         with pytest.raises(ConfigError, match="did you mean 'regex'"):
             spec(type="not-regx", value="a")
 
-    def test_judge_checks_not_registered_yet(self) -> None:
-        with pytest.raises(ConfigError, match="unknown check type 'llm-rubric'"):
-            spec(type="llm-rubric", value="is polite")
+    def test_judge_and_similarity_checks_registered(self) -> None:
+        for name in ("llm-rubric", "factuality", "model-graded-closedqa", "select-best"):
+            assert spec(type=name, value="is polite").type == name
+        assert spec(type="not-similar", value="hi").negate
 
     @pytest.mark.parametrize(
         ("d", "match"),

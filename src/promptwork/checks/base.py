@@ -74,9 +74,9 @@ class CheckError(Exception):
 class Grader(Protocol):
     """Calls the grading model for model-graded checks (``llm-rubric``, ``factuality``...).
 
-    The runner builds it. It sends ``prompt`` as one user message to the grading model (``provider``,
-    a model id, overrides the default grader), with caching and retries, and returns the answer's
-    text. It renders nothing itself.
+    The runner builds it. It sends ``prompt`` as one user message to the grading model
+    (``provider``, a model id, overrides the default grader), with caching and retries, and returns
+    the answer's text. It renders nothing itself.
 
     Raises:
         promptwork.errors.ProviderError: The call failed.

@@ -1,0 +1,63 @@
+"""Model-graded checks inside a real run: the runner builds the grader and awaits the checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import promptwork as pw
+from promptwork.calls import CallPolicy
+from promptwork.grading import provider_ref
+from promptwork.runner import RunConfig
+
+SUITE = """\
+prompts: ["Answer: {{ q }}"]
+providers: [echo]
+defaultTest:
+  options:
+    provider:
+      id: scripted:judge
+      config:
+        responses:
+          "Paris": '{"reason": "names the capital", "pass": true, "score": 0.9}'
+          "*": '{"reason": "wrong city", "pass": false, "score": 0.1}'
+  assert:
+    - type: llm-rubric
+      value: names the capital of France
+tests:
+  - vars: {q: Paris}
+  - vars: {q: Lyon}
+"""
+
+
+def test_llm_rubric_uses_the_suite_grader(tmp_path: Path) -> None:
+    (tmp_path / "promptwork.yaml").write_text(SUITE)
+    run = pw.evaluate(tmp_path, config=RunConfig(use_cache=False))
+    rows = sorted(run.rows(), key=lambda r: r["test_idx"])
+    assert [r["success"] for r in rows] == [True, False]
+    assert rows[0]["score"] == 0.9
+    assert "names the capital" in rows[0]["grading"]["components"][0]["reason"]
+    assert "wrong city" in rows[1]["grading"]["components"][0]["reason"]
+
+
+def test_grader_failure_is_a_failed_check_not_a_crash(tmp_path: Path, monkeypatch) -> None:
+    # Nothing listens on port 9: every grading call fails with a connection error.
+    monkeypatch.setenv("PW_TEST_GRADER_KEY", "local")
+    suite = SUITE.replace("id: scripted:judge", "id: openai:chat:judge").replace(
+        "      config:\n        responses:\n"
+        "          \"Paris\": '{\"reason\": \"names the capital\", \"pass\": true, \"score\": 0.9}'\n"
+        "          \"*\": '{\"reason\": \"wrong city\", \"pass\": false, \"score\": 0.1}'\n",
+        "      config: {base_url: 'http://127.0.0.1:9/v1', api_key_env: PW_TEST_GRADER_KEY}\n",
+    )
+    (tmp_path / "promptwork.yaml").write_text(suite)
+    policy = CallPolicy(max_attempts=2, base_delay=0.01, timeout=5)
+    run = pw.evaluate(tmp_path, config=RunConfig(use_cache=False, policy=policy))
+    rows = list(run.rows())
+    assert all(r["error"] is None and not r["success"] for r in rows)
+    reasons = [r["grading"]["components"][0]["reason"] for r in rows]
+    assert all("grader call failed" in reason and "connection" in reason for reason in reasons)
+
+
+def test_provider_ref_forms() -> None:
+    assert provider_ref(None) is None
+    assert provider_ref("echo") == ("echo", {})
+    assert provider_ref({"id": "x:y", "config": {"a": 1}}) == ("x:y", {"a": 1})
