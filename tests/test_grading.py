@@ -42,12 +42,10 @@ def test_llm_rubric_uses_the_suite_grader(tmp_path: Path) -> None:
 def test_grader_failure_is_a_failed_check_not_a_crash(tmp_path: Path, monkeypatch) -> None:
     # Nothing listens on port 9: every grading call fails with a connection error.
     monkeypatch.setenv("PW_TEST_GRADER_KEY", "local")
-    suite = SUITE.replace("id: scripted:judge", "id: openai:chat:judge").replace(
-        "      config:\n        responses:\n"
-        "          \"Paris\": '{\"reason\": \"names the capital\", \"pass\": true, \"score\": 0.9}'\n"
-        "          \"*\": '{\"reason\": \"wrong city\", \"pass\": false, \"score\": 0.1}'\n",
-        "      config: {base_url: 'http://127.0.0.1:9/v1', api_key_env: PW_TEST_GRADER_KEY}\n",
-    )
+    head, _, rest = SUITE.replace("id: scripted:judge", "id: openai:chat:judge").partition(
+        "      config:\n        responses:")
+    suite = (head + "      config: {base_url: 'http://127.0.0.1:9/v1', "
+             "api_key_env: PW_TEST_GRADER_KEY}\n" + rest[rest.index("  assert:"):])
     (tmp_path / "promptwork.yaml").write_text(suite)
     policy = CallPolicy(max_attempts=2, base_delay=0.01, timeout=5)
     run = pw.evaluate(tmp_path, config=RunConfig(use_cache=False, policy=policy))

@@ -141,6 +141,7 @@ def parse_suite(
     engine = TemplateEngine()
     prompts = _prompts(data.get("prompts"), where, base_dir, engine, allow_outside)
     providers = _providers(data.get("providers"), where)
+    _check_prompt_filters(providers, prompts, where, isinstance(data.get("providers"), list))
     default_test = data.get("defaultTest") or {}
     if not isinstance(default_test, dict):
         raise where.error(("defaultTest",), "'defaultTest' must be a mapping")
@@ -227,9 +228,31 @@ def _providers(spec: Any, where: LineMap) -> list[ProviderEntry]:
         if not isinstance(config, dict):
             raise where.error((*key, "config"), "'config' must be a mapping")
         only = item.get("prompts")
+        if isinstance(only, str):
+            only = [only]
+        if only is not None and (
+            not isinstance(only, list) or not all(isinstance(x, str) for x in only)
+        ):
+            raise where.error((*key, "prompts"), "'prompts' must be a list of prompt labels")
         out.append(ProviderEntry(i, pid, str(item.get("label") or pid), dict(config),
-                                 tuple(only) if isinstance(only, list) else None))
+                                 tuple(only) if only is not None else None))
     return out
+
+
+def _check_prompt_filters(
+    providers: list[ProviderEntry], prompts: list[PromptEntry], where: LineMap, listed: bool
+) -> None:
+    """A ``providers[].prompts`` label that names no prompt would silently drop cells."""
+    labels = [p.label for p in prompts]
+    for entry in providers:
+        for name in entry.prompts or ():
+            if name not in labels:
+                key: tuple[Any, ...] = ("providers", entry.index) if listed else ("providers",)
+                raise where.error(
+                    (*key, "prompts"),
+                    f"provider {entry.label!r} lists prompt {name!r}, but no prompt has that "
+                    f"label{did_you_mean(name, labels)}; prompt labels: {', '.join(labels)}",
+                )
 
 
 def _options(spec: Any, where: LineMap) -> EvalOptions:

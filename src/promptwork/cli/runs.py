@@ -39,7 +39,7 @@ def runs_group() -> None:
 def list_runs(folder: str, db: str | None, limit: int) -> None:
     """The newest runs."""
     store = open_store(folder, db)
-    table = Table(title=f"runs in {store.url}")
+    table = Table(title=f"runs in {store.display_url}")
     for col in ("run", "created", "status", "cells", "description"):
         table.add_column(col)
     for r in store.list_runs(limit):
@@ -104,7 +104,24 @@ def compare_runs(run_a: str, run_b: str | None, col_a: str | None, col_b: str | 
         rows_a = list(select_column(rows_a, *ca))
     if cb is not None:
         rows_b = list(select_column(rows_b, *cb))
-    console().print(render_comparison(compare_columns(rows_a, rows_b)))
+    comparison = compare_columns(rows_a, rows_b, label_a=_label(store, a, ca),
+                                 label_b=_label(store, b, cb))
+    console().print(render_comparison(comparison))
+
+
+def _label(store: Store, run_id: str, column: tuple[int, int] | None) -> str:
+    """``RUN``, or ``RUN`` and the column's prompt and model labels (a column that does not
+    exist is bad input)."""
+    if column is None:
+        return run_id
+    run = EvalRun(run_id, store)
+    prompts, providers = run.prompt_labels, run.provider_labels
+    p, m = column
+    if not (0 <= p < len(prompts) and 0 <= m < len(providers)):
+        raise click.BadParameter(
+            f"run {run_id} has prompts 0-{len(prompts) - 1} and models 0-{len(providers) - 1}; "
+            f"there is no column {p}:{m}")
+    return f"{run_id} {prompts[p]} \u00d7 {providers[m]}"
 
 
 @click.group("cache")

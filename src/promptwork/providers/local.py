@@ -10,11 +10,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from promptwork.errors import ConfigError, ProviderError
 from promptwork.providers.base import Provider, Stopwatch
+from promptwork.providers.local_batch import (
+    BatchDecoder,
+    Request,
+    Result,
+    logprob_pieces,
+    seed_for,
+)
 from promptwork.providers.local_models import POOL, LoadedModel, ModelPool
 from promptwork.types import (
     Capabilities,
@@ -27,6 +34,9 @@ from promptwork.types import (
 
 DEFAULT_MAX_TOKENS = 256
 _LOAD_KEYS = ("n_ctx", "n_threads", "n_threads_batch", "n_batch", "seed")
+_OPTION_KEYS = (*_LOAD_KEYS, "mode", "decoding", "batch_width")
+#: Prompts handed to the batch decoder at once (it decodes ``batch_width`` of them together).
+GROUP_SIZE = 64
 
 
 def default_threads() -> int:
@@ -64,12 +74,24 @@ class LocalProvider(Provider):
     ):
         super().__init__(id, label)
         config = dict(config or {})
-        unknown = sorted(set(config) - {*_LOAD_KEYS, "mode"})
+        unknown = sorted(set(config) - set(_OPTION_KEYS))
         if unknown:
             raise ConfigError(
                 f"unknown option(s) for {id}: {', '.join(unknown)}; "
-                f"allowed: {', '.join((*_LOAD_KEYS, 'mode'))}"
+                f"allowed: {', '.join(_OPTION_KEYS)}"
             )
+        self.decoding = str(config.get("decoding", "batched"))
+        if self.decoding not in ("batched", "sequential"):
+            raise ConfigError(f"{id}: decoding must be 'batched' or 'sequential'")
+        self.batch_width = int(config.get("batch_width", 16))
+        if not 1 <= self.batch_width <= 64:
+            raise ConfigError(f"{id}: batch_width must be between 1 and 64")
+        # Batching is an instance capability: the sequential path keeps the one-call contract.
+        self.capabilities = Capabilities(  # type: ignore[misc]
+            chat=True, completion=True, streaming=True, json_schema=True, logprobs=True,
+            batching=self.decoding == "batched",
+        )
+        self.batch_size = GROUP_SIZE
         self._pool = pool or POOL
         self.path, builtin = self._pool.resolve(model)
         threads = int(config.get("n_threads", default_threads()))
@@ -143,7 +165,9 @@ class LocalProvider(Provider):
             "model": name,
             "sha256": sha,
             "mode": self._mode,
-            "decoding": "sequential",
+            # Settings that change numerics are part of the identity (cache key, run record).
+            "decoding": self.decoding,
+            "batch_width": self.batch_width if self.decoding == "batched" else None,
             "n_threads": self.settings["n_threads"],
         }
 
@@ -215,7 +239,84 @@ class LocalProvider(Provider):
         )
 
     async def complete(self, prompt: RenderedPrompt, params: Params) -> Completion:
+        if self.decoding == "batched" and params.response_schema is None:
+            result = (await self.complete_batch([(prompt, params)]))[0]
+            if isinstance(result, ProviderError):
+                raise result
+            return result
         return await asyncio.to_thread(self._complete_sync, prompt, params)
+
+    async def complete_batch(
+        self, requests: Sequence[tuple[RenderedPrompt, Params]]
+    ) -> list[Completion | ProviderError]:
+        """Decode the requests together (one ``llama_decode`` per step for the group).
+
+        Requests with a JSON schema need llama.cpp's grammar sampler and run one by one.
+        """
+        if self.decoding == "sequential":
+            return await super().complete_batch(requests)
+        return await asyncio.to_thread(self._batch_sync, list(requests))
+
+    def _decoder(self) -> BatchDecoder:
+        model = self.model
+        key = f"batch_decoder_{self.batch_width}"
+        if key not in model.extras:
+            model.extras[key] = BatchDecoder(
+                model.llama, self.batch_width, max(4096, self.settings["n_ctx"] * 2),
+                self.settings["n_threads"])
+        decoder: BatchDecoder = model.extras[key]
+        return decoder
+
+    def _batch_sync(
+        self, requests: list[tuple[RenderedPrompt, Params]]
+    ) -> list[Completion | ProviderError]:
+        out: list[Completion | ProviderError | None] = [None] * len(requests)
+        batchable: list[int] = []
+        for i, (prompt, params) in enumerate(requests):
+            if params.response_schema is not None:
+                try:
+                    out[i] = self._complete_sync(prompt, params)
+                except ProviderError as exc:
+                    out[i] = exc
+            else:
+                batchable.append(i)
+        if batchable:
+            model = self.model
+            watch = Stopwatch()
+            with model.lock:
+                decoder = self._decoder()
+                texts = [self.prompt_text(requests[i][0]) for i in batchable]
+                stops_extra = tuple(self._chat_stops()) if self.mode == "chat" else ()
+                batch = [
+                    Request(
+                        tokens=model.llama.tokenize(text.encode(), special=True),
+                        params=requests[i][1],
+                        max_tokens=requests[i][1].max_tokens or DEFAULT_MAX_TOKENS,
+                        stops=(*(requests[i][1].stop or ()), *stops_extra),
+                        seed=seed_for(text, requests[i][1]),
+                    )
+                    for i, text in zip(batchable, texts, strict=True)
+                ]
+                results = decoder.run(batch)
+                each_ms = watch.ms() / len(batch)
+                for i, res in zip(batchable, results, strict=True):
+                    out[i] = self._to_completion(res, requests[i][1], each_ms, model.llama)
+        return [o for o in out if o is not None]
+
+    def _to_completion(
+        self, res: Result, params: Params, latency_ms: float, llama: Any
+    ) -> Completion | ProviderError:
+        if res.error is not None:
+            return res.error
+        return Completion(
+            text=res.text,
+            provider=self.id,
+            usage=Usage(res.prompt_tokens, len(res.tokens)),
+            latency_ms=latency_ms,
+            cost=0.0,
+            finish_reason=res.finish,
+            logprobs=logprob_pieces(llama, res) if params.logprobs else None,
+        )
 
     def complete_sync(self, prompt: RenderedPrompt, params: Params) -> Completion:
         """The same call without an event loop (used by the synchronous API)."""

@@ -7,6 +7,7 @@ sha256 is pinned and checked once; a small stamp next to the user cache remember
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib
 import importlib.util
@@ -176,6 +177,19 @@ class ModelPool:
     def loaded(self) -> list[LoadedModel]:
         return list(self._models.values())
 
+    def close(self) -> None:
+        """Free batch contexts, then models, while the llama.cpp library is still loaded
+        (at interpreter exit the order of finalisers is not defined)."""
+        with self._lock:
+            for model in self._models.values():
+                for extra in model.extras.values():
+                    closer = getattr(extra, "close", None)
+                    if callable(closer):
+                        closer()
+                model.llama.close()
+            self._models.clear()
+
 
 #: The process's model pool. A deliberate process-wide cache: a model must load once per process.
 POOL = ModelPool()
+atexit.register(POOL.close)

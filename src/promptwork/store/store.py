@@ -60,6 +60,8 @@ class Store:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+        #: The URL to show people: without its password.
+        self.display_url = self.engine.url.render_as_string(hide_password=True)
         try:
             migrate(self.engine)
         except OperationalError as exc:
@@ -140,7 +142,8 @@ class Store:
             rows = conn.execute(query.limit(2)).mappings().all()
             if not rows:
                 raise ConfigError(
-                    f"no run {run_id!r} in {self.url}" if run_id else f"no runs in {self.url}"
+                    f"no run {run_id!r} in {self.display_url}" if run_id
+                    else f"no runs in {self.display_url}"
                 )
             if run_id and len(rows) > 1 and rows[0]["id"] != run_id:
                 raise ConfigError(f"run id prefix {run_id!r} is ambiguous; give more characters")

@@ -1,0 +1,318 @@
+"""Batched decoding for embedded llama.cpp models.
+
+Many cells of one template share a long prompt prefix and ask for a few tokens each. Decoding
+them one by one pays the fixed per-call cost every time; here a group of prompts is decoded
+together:
+
+- the group's common token prefix is decoded once into a reserved sequence and copied (shared,
+  not recomputed: the KV cache is unified) into each slot;
+- up to ``width`` sequences advance together, one ``llama_decode`` per step, logits requested
+  only at the positions we sample from;
+- a finished sequence frees its slot at once for the next prompt of the group (continuous
+  batching);
+- every sequence samples with its own random generator seeded from its request, so a cell's
+  sampled answer does not depend on which other cells share its batch.
+
+A prompt that cannot run (longer than the context) is that request's error; the rest finish.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from promptwork.errors import ProviderError
+from promptwork.types import Params, TokenLogprob
+
+
+@dataclass
+class Request:
+    """One prompt to decode, already tokenized."""
+
+    tokens: list[int]
+    params: Params
+    max_tokens: int
+    stops: tuple[str, ...]
+    seed: int
+
+
+@dataclass
+class Result:
+    tokens: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    text: str = ""
+    finish: str = "length"
+    prompt_tokens: int = 0
+    error: ProviderError | None = None
+
+
+def seed_for(prompt_text: str, params: Params) -> int:
+    """The sampling seed of one request: its own ``seed`` if given, else one derived from the
+    prompt text (stable across runs and independent of other requests)."""
+    if params.seed is not None:
+        return int(params.seed) & 0xFFFFFFFF
+    digest = hashlib.sha256(prompt_text.encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+class _Slot:
+    __slots__ = ("feed", "gen_bytes", "index", "pos", "request", "result")
+
+    def __init__(self, index: int, request: Request, result: Result, start: int):
+        self.index = index
+        self.request = request
+        self.result = result
+        self.pos = start
+        self.feed: list[int] = request.tokens[start:]
+        self.gen_bytes = b""
+
+
+class BatchDecoder:
+    """Decodes groups of requests on one model with its own multi-sequence context.
+
+    Args:
+        llama: The loaded ``llama_cpp.Llama`` (its model weights are shared, not copied).
+        width: Sequences decoded together.
+        n_ctx: KV cache size shared by all sequences (the prefix is stored once).
+        n_threads: Threads for generation and prompt processing.
+    """
+
+    def __init__(self, llama: Any, width: int, n_ctx: int, n_threads: int):
+        import llama_cpp
+
+        self._lib = llama_cpp
+        self.llama = llama
+        self.width = width
+        self.n_ctx = n_ctx
+        model = llama._model.model
+        self._vocab = llama_cpp.llama_model_get_vocab(model)
+        self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = n_ctx
+        params.n_batch = 512
+        params.n_ubatch = 512
+        params.n_seq_max = width + 1
+        params.n_threads = n_threads
+        params.n_threads_batch = n_threads
+        params.kv_unified = True  # shared prefix cells are stored once; mixed lengths stay fast
+        params.swa_full = True
+        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        self._ctx = llama_cpp.llama_init_from_model(model, params)
+        if not self._ctx:
+            raise ProviderError("llama.cpp could not create a batched context", kind="other")
+        self._mem = llama_cpp.llama_get_memory(self._ctx)
+        self._batch = llama_cpp.llama_batch_init(512, 0, width + 1)
+        self._prefix: list[int] = []
+        self._prefix_seq = width
+
+    def close(self) -> None:
+        if self._ctx:
+            self._lib.llama_batch_free(self._batch)
+            self._lib.llama_free(self._ctx)
+            self._ctx = None
+
+    # -- low-level helpers -------------------------------------------------------------------
+
+    def _add(self, token: int, pos: int, seq: int, logits: bool) -> int:
+        b = self._batch
+        i = int(b.n_tokens)
+        b.token[i] = token
+        b.pos[i] = pos
+        b.n_seq_id[i] = 1
+        b.seq_id[i][0] = seq
+        b.logits[i] = logits
+        b.n_tokens = i + 1
+        return i
+
+    def _decode(self) -> None:
+        rc = self._lib.llama_decode(self._ctx, self._batch)
+        if rc != 0:
+            raise ProviderError(f"llama_decode failed with code {rc}", kind="other")
+
+    def _logits(self, i: int) -> Any:
+        ptr = self._lib.llama_get_logits_ith(self._ctx, i)
+        return np.ctypeslib.as_array(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_float)),
+                                     shape=(self.n_vocab,))
+
+    def _decode_run(self, tokens: Sequence[int], start: int, seq: int) -> None:
+        for s in range(0, len(tokens), 512):
+            self._batch.n_tokens = 0
+            for k, tok in enumerate(tokens[s:s + 512]):
+                self._add(tok, start + s + k, seq, False)
+            self._decode()
+
+    def _set_prefix(self, prefix: list[int]) -> None:
+        """Make the reserved sequence hold ``prefix``, reusing what it already holds."""
+        keep = 0
+        for a, b in zip(self._prefix, prefix, strict=False):
+            if a != b:
+                break
+            keep += 1
+        self._lib.llama_memory_seq_rm(self._mem, self._prefix_seq, keep, -1)
+        self._decode_run(prefix[keep:], keep, self._prefix_seq)
+        self._prefix = list(prefix)
+
+    # -- sampling ----------------------------------------------------------------------------
+
+    def _sample(self, slot: _Slot, logits: Any) -> tuple[int, float]:
+        """Pick the next token of one sequence; returns (token, logprob or 0.0).
+
+        Sampling uses the Gumbel-max trick with noise drawn from a generator seeded by
+        (request seed, step): the draw does not depend on other sequences, and tiny numeric
+        differences in the logits (batched vs single decoding) only change the token when two
+        candidates are within that difference of each other, instead of shifting every
+        cumulative-probability boundary as inverse-CDF sampling would.
+        """
+        params = slot.request.params
+        x = logits
+        gen = slot.result.tokens
+        if gen and (params.frequency_penalty or params.presence_penalty):
+            x = logits.copy()
+            ids, counts = np.unique(np.asarray(gen), return_counts=True)
+            x[ids] -= counts * (params.frequency_penalty or 0.0) + (params.presence_penalty or 0.0)
+        temperature = 0.8 if params.temperature is None else params.temperature
+        if temperature <= 0:
+            token = int(np.argmax(x))
+        else:
+            z = x.astype(np.float64) / temperature
+            keep = np.arange(self.n_vocab)
+            top_p = params.top_p if params.top_p is not None else 0.95
+            if top_p < 1.0:
+                probs = np.exp(z - np.max(z))
+                probs /= probs.sum()
+                order = np.argsort(-probs, kind="stable")
+                cut = int(np.searchsorted(np.cumsum(probs[order]), top_p)) + 1
+                keep = order[:cut]
+            step = np.random.Generator(np.random.PCG64([slot.request.seed, len(gen)]))
+            u = step.random(self.n_vocab)[keep]
+            token = int(keep[np.argmax(z[keep] - np.log(-np.log(u)))])
+        if not params.logprobs:
+            return token, 0.0
+        peak = float(np.max(logits))
+        norm = peak + float(np.log(np.sum(np.exp(logits.astype(np.float64) - peak))))
+        return token, float(logits[token]) - norm
+
+    # -- the decode loop ---------------------------------------------------------------------
+
+    def run(self, requests: Sequence[Request]) -> list[Result]:
+        """Decode every request; a request that cannot run gets ``error`` set."""
+        results = [Result(prompt_tokens=len(r.tokens)) for r in requests]
+        runnable = []
+        for i, r in enumerate(requests):
+            if not r.tokens:
+                results[i].error = ProviderError("empty prompt", kind="bad_request")
+            elif len(r.tokens) + r.max_tokens > self.n_ctx // 2:
+                results[i].error = ProviderError(
+                    f"prompt of {len(r.tokens)} tokens + {r.max_tokens} new tokens does not fit "
+                    f"the context window ({self.n_ctx // 2} per sequence)", kind="context_length")
+            else:
+                runnable.append(i)
+        if not runnable:
+            return results
+        prefix = _common_prefix([requests[i].tokens for i in runnable])
+        budget = self.n_ctx - len(prefix)
+        per_seq = max(len(requests[i].tokens) - len(prefix) + requests[i].max_tokens
+                      for i in runnable)
+        width = max(1, min(self.width, len(runnable), budget // max(1, per_seq)))
+        if len(runnable) > 1:
+            self._set_prefix(prefix)
+        queue = deque(runnable)
+        slots: dict[int, _Slot] = {}
+        while queue or slots:
+            for s in range(width):
+                if s not in slots and queue:
+                    slots[s] = self._start(s, requests, results, queue.popleft(), len(runnable))
+            if sum(len(slot.feed) for slot in slots.values()) > 512:
+                # Long suffixes: decode all but their last token on their own first.
+                for slot in slots.values():
+                    if len(slot.feed) > 1:
+                        self._flush_suffix(slot)
+            self._batch.n_tokens = 0
+            sample_at: dict[int, int] = {}
+            for s, slot in slots.items():
+                feed = slot.feed
+                for j, tok in enumerate(feed):
+                    idx = self._add(tok, slot.pos + j, s, j == len(feed) - 1)
+                sample_at[s] = idx
+                slot.pos += len(feed)
+            self._decode()
+            for s, idx in sample_at.items():
+                slot = slots[s]
+                token, logprob = self._sample(slot, self._logits(idx))
+                if self._step(slot, token, logprob):
+                    self._finish(slot)
+                    del slots[s]
+                else:
+                    slot.feed = [token]
+        return results
+
+    def _start(self, s: int, requests: Sequence[Request], results: list[Result], i: int,
+               group: int) -> _Slot:
+        self._lib.llama_memory_seq_rm(self._mem, s, -1, -1)
+        start = 0
+        if group > 1 and self._prefix:
+            self._lib.llama_memory_seq_cp(self._mem, self._prefix_seq, s, -1, -1)
+            start = len(self._prefix)
+        return _Slot(s, requests[i], results[i], start)
+
+    def _flush_suffix(self, slot: _Slot) -> None:
+        head, last = slot.feed[:-1], slot.feed[-1:]
+        self._decode_run(head, slot.pos, slot.index)
+        slot.pos += len(head)
+        slot.feed = last
+
+    def _step(self, slot: _Slot, token: int, logprob: float) -> bool:
+        """Record a sampled token; True when the sequence is finished."""
+        result = slot.result
+        if self._lib.llama_vocab_is_eog(self._vocab, token):
+            result.finish = "stop"
+            return True
+        result.tokens.append(token)
+        result.logprobs.append(logprob)
+        slot.gen_bytes += self.llama.detokenize([token])
+        if slot.request.stops:
+            text = slot.gen_bytes.decode("utf-8", errors="ignore")
+            if any(stop in text for stop in slot.request.stops):
+                result.finish = "stop"
+                return True
+        return len(result.tokens) >= slot.request.max_tokens
+
+    def _finish(self, slot: _Slot) -> None:
+        result = slot.result
+        text = slot.gen_bytes.decode("utf-8", errors="replace")
+        if result.finish == "stop" and slot.request.stops:
+            cut = min((text.find(s) for s in slot.request.stops if s in text), default=-1)
+            if cut >= 0:
+                text = text[:cut]
+        result.text = text
+        self._lib.llama_memory_seq_rm(self._mem, slot.index, -1, -1)
+
+
+def logprob_pieces(llama: Any, result: Result) -> tuple[TokenLogprob, ...]:
+    """(token text, logprob) pairs of a result, cut where its text ends."""
+    out: list[TokenLogprob] = []
+    length = 0
+    limit = len(result.text.encode())
+    for token, logprob in zip(result.tokens, result.logprobs, strict=True):
+        if length >= limit and out:
+            break
+        piece = llama.detokenize([token])
+        length += len(piece)
+        out.append(TokenLogprob(piece.decode("utf-8", errors="replace"), logprob))
+    return tuple(out)
+
+
+def _common_prefix(token_lists: Sequence[list[int]]) -> list[int]:
+    """Longest common prefix, leaving at least one token of every prompt to decode per slot."""
+    shortest = min(len(t) for t in token_lists)
+    first = token_lists[0]
+    n = 0
+    while n < shortest - 1 and all(t[n] == first[n] for t in token_lists):
+        n += 1
+    return first[:n]
