@@ -59,3 +59,28 @@ def test_provider_ref_forms() -> None:
     assert provider_ref(None) is None
     assert provider_ref("echo") == ("echo", {})
     assert provider_ref({"id": "x:y", "config": {"a": 1}}) == ("x:y", {"a": 1})
+
+
+SELECT_BEST = """\
+prompts: ["Short: {{ q }}", "Long answer about {{ q }}"]
+providers: [echo]
+defaultTest:
+  options:
+    provider: {id: scripted:judge, config: {responses: ['{"index": 1, "reason": "longer"}']}}
+  assert:
+    - type: select-best
+      value: the most detailed answer
+tests:
+  - vars: {q: tides}
+  - vars: {q: stars}
+"""
+
+
+def test_select_best_picks_one_cell_per_test(tmp_path: Path) -> None:
+    (tmp_path / "promptwork.yaml").write_text(SELECT_BEST)
+    run = pw.evaluate(tmp_path, config=RunConfig(use_cache=False))
+    rows = sorted(run.rows(), key=lambda r: (r["test_idx"], r["prompt_idx"]))
+    assert [(r["test_idx"], r["prompt_idx"], r["success"]) for r in rows] == [
+        (0, 0, False), (0, 1, True), (1, 0, False), (1, 1, True)]
+    loser = rows[0]["grading"]["components"][0]
+    assert loser["type"] == "select-best" and "2 of 2 was chosen" in loser["reason"]

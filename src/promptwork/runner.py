@@ -17,7 +17,8 @@ from typing import Any
 from promptwork.calls import CallPolicy, ModelCaller
 from promptwork.cases import CellKey, CellResult, TestCase
 from promptwork.checks.base import CheckContext, CheckResult, CheckSpec, aggregate
-from promptwork.checks.registry import arun_check
+from promptwork.checks.judge import select_best
+from promptwork.checks.registry import arun_check, render_value
 from promptwork.errors import ConfigError, MissingVariableError, ProviderError, TemplateError
 from promptwork.events import CellFinished, Event, Retrying, RunFinished, RunStarted, Subscriber
 from promptwork.grading import GraderPool
@@ -43,6 +44,8 @@ class RunConfig:
     policy: CallPolicy = field(default_factory=CallPolicy)
     window: int = WINDOW
     max_tests: int | None = None
+    #: Embedded models decode one call at a time instead of in batches (``--sequential``).
+    sequential: bool = False
     #: Grading providers by id, to inject fakes in tests.
     graders: dict[str, Provider] = field(default_factory=dict)
 
@@ -81,6 +84,9 @@ class Runner:
         self.subscribers = list(subscribers)
         self._injected = providers or {}
         self.run_id: str | None = None
+        #: Cells of tests with a ``select-best`` check, per test, until the window ends.
+        self._compared: dict[int, list[tuple[CellKey, str, list[tuple[CheckSpec, CheckResult]]]]]
+        self._compared = {}
         self.graders = GraderPool(
             store if self.config.use_cache and suite.options.cache else None,
             self.config.policy, suite.options.max_concurrency, self.config.graders)
@@ -93,9 +99,14 @@ class Runner:
 
     def _providers(self) -> list[Provider]:
         return [
-            self._injected.get(e.index) or create_provider(e.id, e.config, e.label)
+            self._injected.get(e.index) or create_provider(e.id, self._config_of(e), e.label)
             for e in self.suite.providers
         ]
+
+    def _config_of(self, entry: ProviderEntry) -> dict[str, Any]:
+        if self.config.sequential and entry.id.startswith("local:"):
+            return {**entry.config, "decoding": "sequential"}
+        return entry.config
 
     def _tests(self) -> Iterator[TestCase]:
         tests = iter(self.suite.tests)
@@ -231,6 +242,8 @@ class Runner:
             for i in range(0, len(cells), size):
                 jobs.append(self._run_group(run_id, pair, cells[i:i + size]))
         await asyncio.gather(*jobs)
+        if self._compared:
+            await self._select_best(run_id, {t.index: t for t in window})
 
     async def _run_group(
         self, run_id: str, pair: _Pair, cells: list[tuple[TestCase, int]]
@@ -258,6 +271,41 @@ class Runner:
         if delay:
             await asyncio.sleep(delay / 1000)
 
+    async def _select_best(self, run_id: str, tests: dict[int, TestCase]) -> None:
+        """promptfoo's ``select-best``: one grader call per test (and repeat) picks the best
+        output among its prompts and models; that cell passes the check, the others fail it."""
+        compared, self._compared = self._compared, {}
+        for test_index, cells in compared.items():
+            test = tests[test_index]
+            grader = self.graders.for_test(test.options)
+            by_repeat: dict[int, list[tuple[CellKey, str, list[tuple[CheckSpec, CheckResult]]]]]
+            by_repeat = {}
+            for cell in cells:
+                by_repeat.setdefault(cell[0].repeat, []).append(cell)
+            for group in by_repeat.values():
+                group.sort(key=lambda c: (c[0].prompt, c[0].provider))
+                for n, (spec, _) in enumerate(group[0][2]):
+                    if spec.type != "select-best":
+                        continue
+                    criteria = str(render_value(spec.value, test.vars))
+                    provider = spec.config.get("provider")
+                    try:
+                        winner = await select_best([c[1] for c in group], criteria, grader,
+                                                   provider if isinstance(provider, str) else None)
+                        reason = None if winner is not None else "grader gave no valid choice"
+                    except ProviderError as exc:
+                        winner, reason = None, f"grader call failed: {exc}"
+                    for i, (_key, _out, graded) in enumerate(group):
+                        won = winner == i
+                        graded[n] = (spec, CheckResult(
+                            won, 1.0 if won else 0.0,
+                            reason or ("chosen as the best output" if won
+                                       else f"output {winner + 1 if winner is not None else '?'}"
+                                       f" of {len(group)} was chosen"),
+                            spec.metric, "select-best"))
+                for key, _out, graded in group:
+                    self.store.update_grade(run_id, key, self._final_grade(test, graded))
+
     async def _grade(
         self, key: CellKey, test: TestCase, prompt: RenderedPrompt,
         outcome: Completion | ProviderError, pair: _Pair,
@@ -279,13 +327,22 @@ class Runner:
         graded: list[tuple[CheckSpec, CheckResult]] = [
             (spec, await arun_check(spec, ctx)) for spec in test.checks
         ]
+        if any(spec.type == "select-best" for spec in test.checks):
+            # Decided across the prompts and models of this test once they have all answered.
+            self._compared.setdefault(test.index, []).append((key, outcome.text, graded))
+        grade = self._final_grade(test, graded)
+        return CellResult(key, test.vars, text, outcome, grade)
+
+    def _final_grade(
+        self, test: TestCase, graded: list[tuple[CheckSpec, CheckResult]]
+    ) -> CheckResult:
         grade = aggregate(graded)
         if test.threshold is not None:
             passed = grade.score >= test.threshold
             grade = CheckResult(passed, grade.score,
                                 f"score {grade.score:.2f} vs threshold {test.threshold:g}; "
                                 + grade.reason, grade.metric, grade.check_type, grade.components)
-        return CellResult(key, test.vars, text, outcome, grade)
+        return grade
 
 
 def _batch_size(provider: Provider) -> int:

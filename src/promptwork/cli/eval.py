@@ -37,6 +37,8 @@ EXIT_FAILURES = 100
               help="Calls in flight per provider.")
 @click.option("--repeat", type=click.IntRange(1), help="Run each test N times.")
 @click.option("--max-tests", type=click.IntRange(1), help="Only the first N tests.")
+@click.option("--sequential", is_flag=True,
+              help="Embedded models decode one call at a time (no batching).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--no-table", is_flag=True, help="Do not print the result matrix.")
 def eval_command(
@@ -49,6 +51,7 @@ def eval_command(
     max_concurrency: int | None,
     repeat: int | None,
     max_tests: int | None,
+    sequential: bool,
     no_progress: bool,
     no_table: bool,
 ) -> None:
@@ -56,7 +59,7 @@ def eval_command(
     suite = load_suite(suite_path)
     out, err = console(), console(stderr=True)
     config = RunConfig(max_concurrency=max_concurrency, repeat=repeat, use_cache=not no_cache,
-                       max_tests=max_tests)
+                       max_tests=max_tests, sequential=sequential)
     progress = ProgressBar(err, enabled=not no_progress and err.is_terminal)
     run = asyncio.run(aevaluate(suite, db=db, config=config, resume=resume,
                                 subscribers=[progress]))
@@ -76,7 +79,23 @@ def eval_command(
     _exit(run, fail_under)
 
 
+def _decoding_note(run: EvalRun) -> str | None:
+    """How embedded models decoded (these settings change numerics, so we say them)."""
+    notes = []
+    for p in run.record.settings.get("providers", []):
+        s = p.get("settings") or {}
+        if s.get("provider") == "local":
+            how = s.get("decoding", "sequential")
+            if how == "batched":
+                how += f" (width {s.get('batch_width')})"
+            notes.append(f"{p['label']}: {how}, {s.get('n_threads')} thread(s)")
+    return "decoding: " + "; ".join(notes) if notes else None
+
+
 def _exit(run: EvalRun, fail_under: float | None) -> None:
+    note = _decoding_note(run)
+    if note:
+        console(stderr=True).print(note, style="dim", markup=False)
     stats = run.stats()
     graded = stats["successes"] + stats["failures"] + stats["errors"]
     rate = stats["successes"] / graded if graded else 0.0

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from promptwork.cases import CellKey, CellResult
+from promptwork.checks.base import CheckResult
 from promptwork.errors import ConfigError
 from promptwork.store import schema
 from promptwork.store.db import default_url, make_engine, migrate
@@ -206,6 +207,16 @@ class Store:
         except IntegrityError:
             return False
         return True
+
+    def update_grade(self, run_id: str, key: CellKey, grade: CheckResult) -> None:
+        """Replace a stored cell's grade (cross-cell checks such as ``select-best``)."""
+        res = schema.results
+        with self.engine.begin() as conn:
+            conn.execute(update(res).where(
+                res.c.run_id == run_id, res.c.prompt_idx == key.prompt,
+                res.c.provider_idx == key.provider, res.c.test_idx == key.test,
+                res.c.repeat_idx == key.repeat, res.c.error.is_(None),
+            ).values(success=grade.passed, score=grade.score, grading=grade.to_dict()))
 
     def done_keys(self, run_id: str) -> set[CellKey]:
         res = schema.results

@@ -1,0 +1,195 @@
+"""Embedded model at the machine's limit: `promptwork eval` (batched) vs a plain
+`Llama.create_completion` loop over the same prompts, in one process, interleaved rounds.
+
+Usage: .venv/bin/python bench/embedded/run.py [--rounds 3] [--variants short,one,long,answers]
+
+Variants (Gemma 3 270M, temperature 0):
+  short    3 templates x 100 sentiment cases, max_tokens 3   (the issue's main workload)
+  one      1 case per template (3 cells)
+  long     3 templates of ~300 tokens (8 few-shot demos) x 40 cases, max_tokens 3
+  answers  3 templates x 30 cases, max_tokens 40 (no stop)
+Model load is excluded for both sides and reported once. Agreement with promptwork's own
+sequential path (`--sequential`) is measured on the short variant. Peak RSS is measured in
+separate child processes (one per side).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared/datasets/instruction_induction"
+QUICK = ROOT / "examples/quickstart/prompts"
+
+
+def body(name: str) -> str:
+    return (QUICK / name).read_text().split("---\n", 2)[2].rstrip("\n")
+
+
+def long_templates() -> list[str]:
+    pool = list(json.loads((DATA / "induce/sentiment.json").read_text())["examples"].values())
+    heads = ["Classify the sentiment of the movie review as positive or negative.",
+             "Is this review positive or negative?",
+             "Label each review with its sentiment (positive or negative)."]
+    out = []
+    for k, head in enumerate(heads):
+        demos = pool[10 + 8 * k: 18 + 8 * k]
+        shots = "".join(f"Review: {d['input']}\nSentiment: {d['output']}\n\n" for d in demos)
+        out.append(f"{head}\n\n{shots}Review: {{{{ review }}}}\nSentiment:")
+    return out
+
+
+def cases(n: int) -> list[tuple[str, str]]:
+    ex = json.loads((DATA / "execute/sentiment.json").read_text())["examples"]
+    return [(v["input"], v["output"]) for v in list(ex.values())[:n]]
+
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "short": {"templates": None, "n": 100, "max_tokens": 3, "stop": ["\n"]},
+    "one": {"templates": None, "n": 1, "max_tokens": 3, "stop": ["\n"]},
+    "long": {"templates": "long", "n": 40, "max_tokens": 3, "stop": ["\n"]},
+    "answers": {"templates": None, "n": 30, "max_tokens": 40, "stop": None},
+}
+
+
+def templates_of(v: dict[str, Any]) -> list[str]:
+    if v["templates"] == "long":
+        return long_templates()
+    return [body("bare.prompt"), body("instruction.prompt"), body("few-shot.prompt")]
+
+
+def write_suite(folder: Path, v: dict[str, Any]) -> None:
+    import csv
+
+    folder.mkdir(parents=True, exist_ok=True)
+    params = {"temperature": 0, "max_tokens": v["max_tokens"]}
+    if v["stop"]:
+        params["stop"] = v["stop"]
+    names = []
+    for i, t in enumerate(templates_of(v)):
+        name = f"p{i}.prompt"
+        (folder / name).write_text("---\nparams: " + json.dumps(params) + "\n---\n" + t + "\n")
+        names.append(name)
+    with (folder / "tests.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["review", "label"])
+        w.writerows(cases(v["n"]))
+    suite = {
+        "prompts": [f"file://{n}" for n in names],
+        "providers": ["local:gemma3-270m"],
+        "defaultTest": {"assert": [{"type": "regex", "value": "(?i)^\\s*{{ label }}\\b"}]},
+        "tests": "file://tests.csv",
+    }
+    (folder / "promptwork.yaml").write_text(json.dumps(suite))
+
+
+def plain_prompts(v: dict[str, Any]) -> list[str]:
+    return [t.replace("{{ review }}", r) for t in templates_of(v) for r, _ in cases(v["n"])]
+
+
+def run_plain(llm: Any, v: dict[str, Any]) -> list[str]:
+    return [llm.create_completion(p, max_tokens=v["max_tokens"], temperature=0.0,
+                                  stop=v["stop"])["choices"][0]["text"]
+            for p in plain_prompts(v)]
+
+
+def run_pw(folder: Path, sequential: bool = False) -> tuple[list[str], list[bool]]:
+    import promptwork as pw
+    from promptwork.runner import RunConfig
+
+    shutil.rmtree(folder / ".promptwork", ignore_errors=True)
+    run = pw.evaluate(folder, config=RunConfig(use_cache=False, sequential=sequential))
+    rows = sorted(run.rows(), key=lambda r: (r["prompt_idx"], r["test_idx"]))
+    return [r["output"] or "" for r in rows], [bool(r["success"]) for r in rows]
+
+
+def rss_child(kind: str, folder: Path, variant: str) -> float:
+    code = subprocess.run([sys.executable, __file__, "--rss-only", kind, "--folder", str(folder),
+                           "--variants", variant], capture_output=True, text=True)
+    if code.returncode != 0:
+        raise SystemExit(code.stderr[-2000:])
+    return float(code.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--variants", default="short,one,long,answers")
+    ap.add_argument("--rss-only", choices=["plain", "pw"])
+    ap.add_argument("--folder")
+    args = ap.parse_args()
+    from llama_cpp import Llama
+
+    from promptwork.providers.local import default_threads
+    from promptwork.providers.local_models import POOL
+
+    path, _ = POOL.resolve("gemma3-270m")
+    threads = default_threads()
+    if args.rss_only:
+        v = VARIANTS[args.variants]
+        if args.rss_only == "plain":
+            llm = Llama(model_path=str(path), n_ctx=2048, n_threads=threads,
+                        n_threads_batch=threads, verbose=False)
+            run_plain(llm, v)
+        else:
+            run_pw(Path(args.folder))
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        return
+
+    t = time.perf_counter()
+    llm = Llama(model_path=str(path), n_ctx=2048, n_threads=threads, n_threads_batch=threads,
+                verbose=False)
+    plain_load = time.perf_counter() - t
+    import promptwork as pw
+
+    t = time.perf_counter()
+    pw.create_provider("local:gemma3-270m").model  # noqa: B018 - loads into the pool
+    pw_load = time.perf_counter() - t
+    print(f"machine: {os.cpu_count()} cores, {threads} threads; model load: plain "
+          f"{plain_load:.2f} s, promptwork {pw_load:.2f} s (excluded below)")
+    work = Path(tempfile.mkdtemp(prefix="pw-embedded-"))
+    for name in args.variants.split(","):
+        v = VARIANTS[name]
+        folder = work / name
+        write_suite(folder, v)
+        cells = 3 * v["n"]
+        times: dict[str, list[float]] = {"plain loop": [], "promptwork eval": []}
+        for _ in range(args.rounds):
+            t = time.perf_counter()
+            plain = run_plain(llm, v)
+            times["plain loop"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            ours, verdicts = run_pw(folder)
+            times["promptwork eval"].append(time.perf_counter() - t)
+        print(f"\n[{name}] {cells} cells (max_tokens {v['max_tokens']}), {args.rounds} rounds")
+        for side, ts in times.items():
+            print(f"  {side:16s} min {min(ts):7.2f} s  median {statistics.median(ts):7.2f} s  "
+                  f"max {max(ts):7.2f} s")
+        ratio = statistics.median(times["plain loop"]) / statistics.median(times["promptwork eval"])
+        print(f"  speed-up (median): {ratio:.2f}x")
+        same_plain = sum(a == b for a, b in zip(plain, ours, strict=True))
+        print(f"  identical answers vs plain loop: {same_plain}/{cells}")
+        if name == "short":
+            seq, seq_verdicts = run_pw(folder, sequential=True)
+            same = sum(a == b for a, b in zip(seq, ours, strict=True))
+            flips = sum(a != b for a, b in zip(seq_verdicts, verdicts, strict=True))
+            print(f"  agreement with promptwork --sequential: {same}/{cells} identical answers, "
+                  f"{flips}/{cells} pass/fail verdicts differ")
+            print(f"  peak RSS (child processes): plain loop {rss_child('plain', folder, name):.0f}"
+                  f" MB, promptwork eval {rss_child('pw', folder, name):.0f} MB")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
