@@ -88,7 +88,9 @@ def _decoding_note(run: EvalRun) -> str | None:
             how = s.get("decoding", "sequential")
             if how == "batched":
                 how += f" (width {s.get('batch_width')})"
-            notes.append(f"{p['label']}: {how}, {s.get('n_threads')} thread(s)")
+            workers = s.get("workers") or 1
+            procs = f"{workers} worker processes x " if workers > 1 else ""
+            notes.append(f"{p['label']}: {how}, {procs}{s.get('n_threads')} thread(s)")
     return "decoding: " + "; ".join(notes) if notes else None
 
 

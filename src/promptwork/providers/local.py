@@ -188,7 +188,7 @@ class LocalProvider(Provider):
         }
 
     def describe(self) -> dict[str, Any]:
-        return {**self.cache_identity(), "path": str(self.path), **self.settings}
+        return {**self.settings, **self.cache_identity(), "path": str(self.path)}
 
     def _kwargs(self, params: Params, stream: bool) -> dict[str, Any]:
         kw: dict[str, Any] = {

@@ -103,7 +103,11 @@ class BatchDecoder:
         params.kv_unified = True  # shared prefix cells are stored once; mixed lengths stay fast
         params.swa_full = True
         params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
-        self._ctx = llama_cpp.llama_init_from_model(model, params)
+        from llama_cpp._utils import suppress_stdout_stderr
+
+        # llama.cpp prints notices straight to fd 2 when a context is created.
+        with suppress_stdout_stderr(disable=False):
+            self._ctx = llama_cpp.llama_init_from_model(model, params)
         if not self._ctx:
             raise ProviderError("llama.cpp could not create a batched context", kind="other")
         self._mem = llama_cpp.llama_get_memory(self._ctx)
