@@ -25,6 +25,7 @@ COMMANDS = {
     "init": "promptwork.cli.init:init_command",
     "runs": "promptwork.cli.runs:runs_group",
     "cache": "promptwork.cli.runs:cache_group",
+    "optimize": "promptwork.cli.optimize:optimize_command",
 }
 
 

@@ -1,0 +1,73 @@
+"""``promptwork optimize``: search for a better version of a suite's prompt and report on it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from promptwork.cli.output import console, safe_text
+from promptwork.optimize.api import aoptimize
+from promptwork.optimize.plan import METRICS, STRATEGIES, plan_optimization
+from promptwork.optimize.report import render
+
+
+@click.command("optimize")
+@click.argument("prompt", required=False)
+@click.option("-c", "--config", "suite_path", metavar="SUITE",
+              help="Suite file or folder (default: promptwork.yaml or promptfooconfig.yaml here).")
+@click.option("-m", "--model", metavar="MODEL",
+              help="Task model (default: the suite's first provider).")
+@click.option("--proposer", metavar="MODEL",
+              help="Model that writes instructions (default: none for auto, the task model "
+                   "for --strategy instructions).")
+@click.option("--budget", type=click.IntRange(1), default=200, show_default=True,
+              help="Most task-model calls the search may make (never exceeded).")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the splits and the search.")
+@click.option("--split", metavar="TRAIN/VAL/TEST", default="0.4/0.3/0.3", show_default=True,
+              help="Shares of the tests for training, validation and test.")
+@click.option("--answer-var", metavar="NAME",
+              help="Variable holding each test's reference answer (default: read from checks).")
+@click.option("--metric", type=click.Choice(METRICS), default="pass", show_default=True,
+              help="pass: pass rate; score: the checks' weighted score.")
+@click.option("--max-tests", type=click.IntRange(3), help="Only the first N tests.")
+@click.option("-o", "--output", metavar="BEST.prompt", help="Write the best prompt there.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and estimates; call no model.")
+@click.option("--no-ablation", is_flag=True, help="Skip the ablation of the best prompt.")
+@click.option("--no-cache", is_flag=True, help="Call the models even for cached requests.")
+@click.option("--db", metavar="URL", help="Store URL (default: SQLite in .promptwork/).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+def optimize_command(
+    prompt: str | None, suite_path: str | None, model: str | None, proposer: str | None,
+    budget: int, strategy: str, seed: int, split: str, answer_var: str | None, metric: str,
+    max_tests: int | None, output: str | None, dry_run: bool, no_ablation: bool,
+    no_cache: bool, db: str | None, quiet: bool,
+) -> None:
+    """Search for a better version of PROMPT (a prompt of the suite: path, label or number)."""
+    out, err = console(), console(stderr=True)
+    options: dict[str, Any] = dict(model=model, proposer=proposer, budget=budget, strategy=strategy,
+                   seed=seed, answer_var=answer_var, metric=metric, max_tests=max_tests)
+    suite = suite_path or "."
+    if dry_run:
+        plan = plan_optimization(prompt, suite, split=split, **options)
+        out.print("dry run: no model was called", style="bold", markup=False)
+        for line in plan.lines():
+            out.print(safe_text(line), markup=False)
+        return
+
+    def log(line: str) -> None:
+        if not quiet:
+            err.print(escape(safe_text(line)), style="dim")
+
+    result = asyncio.run(aoptimize(prompt, suite, split=split, output=output, db=db,
+                                   use_cache=not no_cache, ablate=not no_ablation, log=log,
+                                   **options))
+    out.print(render(result))
+    if result.output is not None:
+        err.print(f"wrote {result.output}", style="dim", markup=False)
+    err.print(f"stored as prompt version {(result.prompt_hash or '')[:12]}; every candidate's "
+              f"scores: promptwork runs show {result.run_id}", style="dim", markup=False)

@@ -1,0 +1,42 @@
+"""``promptwork optimize``: search for a better prompt automatically, and show what made it better.
+
+The metric is the suite's checks. The search (demos, components, instructions, raced by successive
+halving) sees the training and validation splits only and never spends more task-model calls than
+its budget; the seed and the best prompt are then compared on the untouched test split.
+
+Example:
+    >>> from promptwork.optimize import optimize
+    >>> result = optimize("prompts/instruction.prompt", "examples/quickstart", budget=300)
+    >>> result.best_val, result.test_best, result.comparison.verdict  # doctest: +SKIP
+"""
+
+from promptwork.optimize.api import OptimizeResult, aoptimize, optimize
+from promptwork.optimize.budget import Budget, BudgetExhausted, ExampleScore, ScoreCache
+from promptwork.optimize.candidate import Candidate, Demo, Evaluator, SeedPrompt
+from promptwork.optimize.data import Example, SearchData, Splits, make_splits, parse_split
+from promptwork.optimize.plan import Plan, plan_optimization
+from promptwork.optimize.report import AblationRow, SplitScore, read_provenance
+
+__all__ = [
+    "AblationRow",
+    "Budget",
+    "BudgetExhausted",
+    "Candidate",
+    "Demo",
+    "Evaluator",
+    "Example",
+    "ExampleScore",
+    "OptimizeResult",
+    "Plan",
+    "ScoreCache",
+    "SearchData",
+    "SeedPrompt",
+    "SplitScore",
+    "Splits",
+    "aoptimize",
+    "make_splits",
+    "optimize",
+    "parse_split",
+    "plan_optimization",
+    "read_provenance",
+]

@@ -1,0 +1,164 @@
+"""The search operators: demos, components and instructions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from promptwork.calls import ModelCaller
+from promptwork.optimize.candidate import SeedPrompt
+from promptwork.optimize.data import Example, load_examples
+from promptwork.optimize.search import score_seed, search
+from promptwork.optimize.strategies import (
+    ComponentStrategy,
+    DemoStrategy,
+    InstructionStrategy,
+    Proposer,
+)
+from promptwork.optimize.strategies.components import apply_edits, label_fragment
+from promptwork.optimize.strategies.instructions import clean_instruction
+from promptwork.providers.scripted import ScriptedProvider
+from promptwork.suite import load_suite
+from promptwork.types import Params, RenderedPrompt
+
+from .kit import make_state, smart_provider, write_sentiment_suite
+
+
+async def test_demo_sets_come_from_train_balanced_in_the_query_format(
+    seed_prompt: SeedPrompt, examples: list[Example]
+) -> None:
+    state, splits = make_state(seed_prompt, examples, smart_provider(), budget=100)
+    await score_seed(state)
+    proposals = await DemoStrategy().propose(state)
+    train = {e.index: e for e in splits.train}
+    assert [len(c.demos) for c in proposals] == [2, 4, 6, 8]
+    for cand in proposals:
+        assert all(d.index in train and d.answer == train[d.index].reference
+                   for d in cand.demos)
+        counts = Counter(d.answer for d in cand.demos)
+        assert counts["positive"] == counts["negative"]
+        assert cand.body.count("\nLabel: ") == len(cand.demos)
+        assert cand.body.endswith("Review: {{ review }}\nLabel:\n")
+
+
+async def test_without_references_demos_are_bootstrapped_from_passing_outputs(
+    tmp_path: Path,
+) -> None:
+    write_sentiment_suite(tmp_path, check={"type": "python", "value": "'maybe' not in output"})
+    suite = load_suite(tmp_path)
+    seed_prompt = SeedPrompt.of(suite.prompts[0].template)
+    examples = load_examples(suite.tests, seed_prompt.variables)
+
+    def answer(prompt: RenderedPrompt, params: Params) -> str:
+        text = prompt.as_text()
+        return "fine" if text.rstrip().endswith(("0\nLabel:", "2\nLabel:")) else "maybe"
+
+    provider = ScriptedProvider(answer)
+    state, splits = make_state(seed_prompt, examples, provider, budget=200)
+    pool = await DemoStrategy().pool(state)
+    assert pool, "some training examples end in 0 or 2"
+    assert all(d.source == "bootstrap" and d.answer == "fine" for d in pool)
+    assert {d.index for d in pool} <= {e.index for e in splits.train}
+
+
+async def test_components_drop_add_and_recombine(
+    seed_prompt: SeedPrompt, examples: list[Example]
+) -> None:
+    state, _ = make_state(seed_prompt, examples, smart_provider(), budget=300)
+    await score_seed(state)
+    strategy = ComponentStrategy()
+    notes = [c.note for c in await strategy.propose(state)]
+    assert "drop 'Be brief.'" in notes
+    assert "drop 'Decide if the review is positive or negative.'" in notes
+    assert "add 'Answer with one word.'" in notes
+    assert f"add {label_fragment(['negative', 'positive'])!r}" in notes
+    best = await search(state, [strategy])
+    assert "one word" in best.candidate.body
+    assert best.mean == 1.0
+
+
+def test_edits_apply_in_order_or_not_at_all(seed_prompt: SeedPrompt) -> None:
+    from promptwork.optimize.layout import parse_body
+
+    layout = parse_body(seed_prompt.body)
+    both = apply_edits(layout, [("drop", "Be brief."), ("add", "Answer with one word.")])
+    assert both is not None
+    assert both.instruction == "Decide if the review is positive or negative. Answer with one word."
+    assert apply_edits(both, [("drop", "Be brief.")]) is None
+    assert apply_edits(both, [("add", "answer with ONE word.")]) is None
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    (" classify the review as positive or negative.", "Classify the review as positive or "
+     "negative."),
+    ("Instruction: \"Answer with one word\"\n\nInput: x", "Answer with one word."),
+    ("The instruction was to write the label", "Write the label."),
+    ("", None), ("!!!! ???", None), ("ok", None), ("{{ review }} label it now", None),
+    ("word " * 200, None),
+])
+def test_clean_instruction(raw: str, clean: str | None) -> None:
+    assert clean_instruction(raw) == clean
+
+
+async def test_instructions_from_a_proposer_counted_apart(
+    seed_prompt: SeedPrompt, examples: list[Example]
+) -> None:
+    task = smart_provider()
+    proposer_model = ScriptedProvider(["answer with one word: positive or negative"])
+    state, _ = make_state(seed_prompt, examples, task, budget=120)
+    proposer = Proposer(ModelCaller(proposer_model), state.budget)
+    best = await search(state, [InstructionStrategy(proposer, per_round=2)])
+    assert best.candidate.origin == "instructions"
+    assert best.candidate.layout.instruction == "Answer with one word: positive or negative."
+    assert state.budget.proposer_calls == len(proposer_model.calls) > 0
+    assert state.budget.spent == len(task.calls)
+    first = proposer_model.calls[0][0].as_text()
+    assert first.rstrip().endswith("The instruction was to")
+    assert "Input: review" in first and "Output: " in first
+
+
+async def test_a_weak_proposer_is_tolerated(
+    seed_prompt: SeedPrompt, examples: list[Example]
+) -> None:
+    task = smart_provider()
+    garbage = ScriptedProvider(["", "???", "{{ x }}", "ok", "\n\n\n"])
+    state, _ = make_state(seed_prompt, examples, task, budget=60)
+    proposer = Proposer(ModelCaller(garbage), state.budget)
+    best = await search(state, [InstructionStrategy(proposer)])
+    assert best.candidate is state.seed
+    assert len(task.calls) == len(state.data.val)  # only the seed was ever scored
+    assert state.budget.proposer_calls > 0
+
+
+async def test_recombine_joins_the_single_edits_that_helped(
+    seed_prompt: SeedPrompt, examples: list[Example]
+) -> None:
+    import re
+
+    from promptwork.optimize.state import Scored
+
+    def answer(prompt: RenderedPrompt, params: Params) -> str:
+        text = prompt.as_text()
+        n = int(re.findall(r"review (\d+)", text)[-1])
+        label = "positive" if n % 2 == 0 else "negative"
+        ok = ("one word" in text and n % 2 == 0) or ("Be brief" not in text and n % 2 == 1)
+        return label if ok else "unsure"
+
+    state, splits = make_state(seed_prompt, examples, ScriptedProvider(answer), budget=300)
+    await score_seed(state)
+    strategy = ComponentStrategy()
+    singles = {c.note: c for c in await strategy.propose(state)}
+    subset = list(splits.val)[:6]
+    for note in ("add 'Answer with one word.'", "drop 'Be brief.'", "add 'Be concise.'"):
+        cand = singles.get(note) or state.seed.derive(
+            layout=state.seed.layout.add("Be concise."), origin="components",
+            edits=(("add", "Be concise."),), note=note)
+        state.history.append(Scored(cand, await state.mean(cand, subset), 6, 0))
+    combined = strategy.recombine(state)
+    assert combined is not None
+    assert set(combined.edits) == {("add", "Answer with one word."), ("drop", "Be brief.")}
+    assert combined.layout.instruction == (
+        "Decide if the review is positive or negative. Answer with one word.")
+    assert await state.mean(combined, list(splits.val)) == 1.0
