@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -138,6 +139,8 @@ class TestEmbeddingPath:
             {"out": [1.0, 0.0], "near": [0.8, 0.6], "far": [0.0, 1.0], "opposite": [-1.0, 0.0]}
         )
         monkeypatch.setattr(EmbeddingModel, "installed", staticmethod(lambda: True))
+        # The packaged model need not be installed: its folder is never read by the fake.
+        monkeypatch.setattr(EmbeddingModel, "model_dir", staticmethod(lambda: Path("model")))
         monkeypatch.setattr(EmbeddingModel, "_load", staticmethod(lambda path: model))
         return model
 
@@ -168,6 +171,7 @@ class TestEmbeddingPath:
             raise OSError("weights missing")
 
         monkeypatch.setattr(EmbeddingModel, "installed", staticmethod(lambda: True))
+        monkeypatch.setattr(EmbeddingModel, "model_dir", staticmethod(lambda: Path("model")))
         monkeypatch.setattr(EmbeddingModel, "_load", staticmethod(broken))
         r = await similar("same words", value="same words")
         assert r.passed and r.reason.startswith("lexical similarity 1.0000")
