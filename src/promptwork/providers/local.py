@@ -92,9 +92,11 @@ class LocalProvider(Provider):
         self.decoding = str(config.get("decoding", "batched"))
         if self.decoding not in ("batched", "sequential"):
             raise ConfigError(f"{id}: decoding must be 'batched' or 'sequential'")
-        self.batch_width = int(config.get("batch_width", 16))
-        if not 1 <= self.batch_width <= 64:
-            raise ConfigError(f"{id}: batch_width must be between 1 and 64")
+        width = config.get("batch_width", 16)
+        if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 64:
+            raise ConfigError(f"{id}: batch_width must be an integer between 1 and 64, "
+                              f"got {width!r}")
+        self.batch_width = width
         # Batching is an instance capability: the sequential path keeps the one-call contract.
         self.capabilities = Capabilities(  # type: ignore[misc]
             chat=True, completion=True, streaming=True, json_schema=True, logprobs=True,
