@@ -108,18 +108,22 @@ def run_pw(folder: Path, sequential: bool = False) -> tuple[list[str], list[bool
     import promptwork as pw
     from promptwork.runner import RunConfig
 
-    shutil.rmtree(folder / ".promptwork", ignore_errors=True)
+    # The store persists across rounds like a user's does (its creation is set-up, as the model
+    # load is); the cache is off, so every round calls the model for every cell.
     run = pw.evaluate(folder, config=RunConfig(use_cache=False, sequential=sequential))
     rows = sorted(run.rows(), key=lambda r: (r["prompt_idx"], r["test_idx"]))
     return [r["output"] or "" for r in rows], [bool(r["success"]) for r in rows]
 
 
-def rss_child(kind: str, folder: Path, variant: str) -> float:
+def rss_child(kind: str, folder: Path, variant: str) -> str:
+    """Peak RSS of one side run alone: 'process MB' plus, when it has worker processes, the
+    largest worker's peak."""
     code = subprocess.run([sys.executable, __file__, "--rss-only", kind, "--folder", str(folder),
                            "--variants", variant], capture_output=True, text=True)
     if code.returncode != 0:
         raise SystemExit(code.stderr[-2000:])
-    return float(code.stdout.strip().splitlines()[-1])
+    own, kids = code.stdout.strip().splitlines()[-1].split()
+    return f"{own} MB" + (f" + worker processes up to {kids} MB each" if float(kids) > 0 else "")
 
 
 def main() -> None:
@@ -144,7 +148,10 @@ def main() -> None:
             run_plain(llm, v)
         else:
             run_pw(Path(args.folder))
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        # Worker processes (batched decoding) are children: report their peak too.
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"{own:.0f} {kids:.0f}")
         return
 
     t = time.perf_counter()
@@ -186,8 +193,8 @@ def main() -> None:
             flips = sum(a != b for a, b in zip(seq_verdicts, verdicts, strict=True))
             print(f"  agreement with promptwork --sequential: {same}/{cells} identical answers, "
                   f"{flips}/{cells} pass/fail verdicts differ")
-            print(f"  peak RSS (child processes): plain loop {rss_child('plain', folder, name):.0f}"
-                  f" MB, promptwork eval {rss_child('pw', folder, name):.0f} MB")
+            print(f"  peak RSS: plain loop {rss_child('plain', folder, name)}; "
+                  f"promptwork eval {rss_child('pw', folder, name)}")
     shutil.rmtree(work, ignore_errors=True)
 
 
