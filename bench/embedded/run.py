@@ -148,6 +148,7 @@ def main() -> None:
             run_plain(llm, v)
         else:
             run_pw(Path(args.folder))
+            POOL.close()  # waits for the worker processes, so their usage is counted below
         # Worker processes (batched decoding) are children: report their peak too.
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
