@@ -12,7 +12,7 @@ from rich.text import Text
 
 from promptwork.cli.output import console
 from promptwork.errors import ConfigError
-from promptwork.providers.local import default_threads
+from promptwork.providers.local import default_threads, default_workers
 from promptwork.providers.local_models import BUILTIN_MODELS, DEFAULT_MODEL, POOL
 from promptwork.providers.registry import EXAMPLES, known_prefixes
 from promptwork.secrets import KEY_VARS, Secrets
@@ -37,6 +37,8 @@ def models_command(as_json: bool) -> None:
             "id": f"local:{name}", "default": f"local:{name}" == DEFAULT_MODEL,
             "mode": "chat" if spec.chat else "completion", "description": spec.description,
             "status": status, "path": where, "threads": default_threads(),
+            "eval_decoding": {"mode": "batched", "batch_width": 16,
+                              "workers": default_workers()},
         })
     secrets = Secrets()
     providers = []
@@ -69,4 +71,9 @@ def models_command(as_json: bool) -> None:
         # Text, not markup: "pip install 'promptwork[openai]'" must keep its brackets.
         ptable.add_row(*map(Text, (p["prefix"], p["example"], p["sdk"], p["key"])))
     out.print(ptable)
-    out.print(f"decoding: sequential, {default_threads()} thread(s) per local model", style="dim")
+    workers = default_workers()
+    out.print(
+        f"embedded decoding: promptwork eval batches cells of one template (width 16) in "
+        f"{workers} worker process(es) x {1 if workers > 1 else default_threads()} thread(s); "
+        "promptwork run and --sequential decode one call at a time",
+        style="dim", markup=False)
