@@ -71,7 +71,7 @@ def test_models_table(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mo
     assert "local:gemma3-270m (default)" in out
     assert "local:smollm2" in out
     assert "anthropic" in out and "openai" in out
-    assert "thread(s) per local model" in out
+    assert "worker process(es) x" in out
 
 
 def test_missing_sdk_shows_the_pip_extra(
