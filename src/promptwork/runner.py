@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,8 @@ from promptwork.types import Completion, Params, RenderedPrompt
 
 #: Tests expanded at a time; bounds memory and keeps one prompt's cells together.
 WINDOW = 256
+#: Leftover groups smaller than this are merged across prompts for batching providers.
+MERGE_BELOW = 4
 #: Default concurrency for embedded models (one call at a time per loaded model).
 LOCAL_CONCURRENCY = 1
 
@@ -230,36 +232,46 @@ class Runner:
         self, run_id: str, window: list[TestCase], pairs: Sequence[_Pair], repeat: int,
         done: set[CellKey],
     ) -> None:
-        jobs = []
+        jobs: list[Coroutine[Any, Any, None]] = []
+        # Small leftovers of several prompts on one batching provider are decoded together:
+        # a lone cell gains nothing from a shared prefix but still shares the decode steps.
+        leftovers: dict[int, list[tuple[_Pair, TestCase, int]]] = {}
         for pair in pairs:
             cells = [
-                (test, r) for test in window for r in range(repeat)
+                (pair, test, r) for test in window for r in range(repeat)
                 if CellKey(pair.prompt.index, pair.provider_entry.index, test.index, r) not in done
             ]
-            if not cells:
-                continue
             size = _batch_size(pair.provider)
-            for i in range(0, len(cells), size):
-                jobs.append(self._run_group(run_id, pair, cells[i:i + size]))
+            chunks = [cells[i:i + size] for i in range(0, len(cells), size)]
+            if size > 1 and chunks and len(chunks[-1]) < MERGE_BELOW:
+                leftovers.setdefault(pair.provider_entry.index, []).extend(chunks.pop())
+            jobs.extend(self._run_group(run_id, chunk) for chunk in chunks)
+        for small in leftovers.values():
+            size = _batch_size(small[0][0].provider)
+            jobs.extend(self._run_group(run_id, small[i:i + size])
+                        for i in range(0, len(small), size))
         await asyncio.gather(*jobs)
         if self._compared:
             await self._select_best(run_id, {t.index: t for t in window})
 
     async def _run_group(
-        self, run_id: str, pair: _Pair, cells: list[tuple[TestCase, int]]
+        self, run_id: str, cells: list[tuple[_Pair, TestCase, int]]
     ) -> None:
+        """Run cells that share one provider (and usually one prompt) as one call group."""
         rendered: list[RenderedPrompt | TemplateError] = []
-        for test, _ in cells:
+        for pair, test, _ in cells:
             try:
                 rendered.append(pair.prompt.template.render(test.vars))
             except TemplateError as exc:
                 rendered.append(exc)
-        items = [(p, pair.params) for p in rendered if isinstance(p, RenderedPrompt)]
-        repeats = [r for (_, r), p in zip(cells, rendered, strict=True)
+        items = [(p, pair.params) for (pair, _, _), p in zip(cells, rendered, strict=True)
+                 if isinstance(p, RenderedPrompt)]
+        repeats = [r for (_, _, r), p in zip(cells, rendered, strict=True)
                    if isinstance(p, RenderedPrompt)]
-        outcomes = iter(await pair.caller.call_many(items, repeats) if items else [])
+        caller = cells[0][0].caller
+        outcomes = iter(await caller.call_many(items, repeats) if items else [])
         delay = self.suite.options.delay_ms
-        for (test, r), prompt in zip(cells, rendered, strict=True):
+        for (pair, test, r), prompt in zip(cells, rendered, strict=True):
             key = CellKey(pair.prompt.index, pair.provider_entry.index, test.index, r)
             if isinstance(prompt, TemplateError):
                 cell = CellResult(key, test.vars, error=str(prompt), error_kind="template")

@@ -38,6 +38,8 @@ _LOAD_KEYS = ("n_ctx", "n_threads", "n_threads_batch", "n_batch", "seed")
 _OPTION_KEYS = (*_LOAD_KEYS, "mode", "decoding", "batch_width", "workers")
 #: Prompts handed to the batch decoder at once (it decodes ``batch_width`` of them together).
 GROUP_SIZE = 64
+#: Groups at least this large are split across worker processes.
+WORKERS_FROM = 8
 
 
 def default_threads() -> int:
@@ -323,7 +325,10 @@ class LocalProvider(Provider):
                     )
                     for i, text in zip(batchable, texts, strict=True)
                 ]
-                results = (self._workers().run(batch) if self.workers > 1 and len(batch) > 1
+                # Small groups stay in this process with all threads: splitting them costs
+                # more (IPC, one-thread prompt processing) than it saves.
+                use_workers = self.workers > 1 and len(batch) >= WORKERS_FROM
+                results = (self._workers().run(batch) if use_workers
                            else self._decoder().run(batch))
                 each_ms = watch.ms() / len(batch)
                 for i, res in zip(batchable, results, strict=True):
