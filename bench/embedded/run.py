@@ -69,7 +69,7 @@ def templates_of(v: dict[str, Any]) -> list[str]:
     return [body("bare.prompt"), body("instruction.prompt"), body("few-shot.prompt")]
 
 
-def write_suite(folder: Path, v: dict[str, Any]) -> None:
+def write_suite(folder: Path, v: dict[str, Any], config: dict[str, Any] | None = None) -> None:
     import csv
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -87,7 +87,7 @@ def write_suite(folder: Path, v: dict[str, Any]) -> None:
         w.writerows(cases(v["n"]))
     suite = {
         "prompts": [f"file://{n}" for n in names],
-        "providers": ["local:gemma3-270m"],
+        "providers": [{"id": "local:gemma3-270m", "config": config or {}}],
         "defaultTest": {"assert": [{"type": "regex", "value": "(?i)^\\s*{{ label }}\\b"}]},
         "tests": "file://tests.csv",
     }
@@ -126,12 +126,39 @@ def rss_child(kind: str, folder: Path, variant: str) -> str:
     return f"{own} MB" + (f" + worker processes up to {kids} MB each" if float(kids) > 0 else "")
 
 
+def compare_workers(work: Path, rounds: int, threads: int) -> None:
+    """The short variant with workers=1 (one process, all threads) and workers=cores."""
+    import os as _os
+
+    cores = max(1, min(4, _os.cpu_count() or 1))
+    configs = {f"1 process x {threads} threads": {"workers": 1},
+               f"{cores} processes x 1 thread": {"workers": cores}}
+    folders = {}
+    for label, config in configs.items():
+        folders[label] = work / label.replace(" ", "_")
+        write_suite(folders[label], VARIANTS["short"], config)
+        run_pw(folders[label])  # warm-up: starts worker processes, creates the store
+    times: dict[str, list[float]] = {label: [] for label in configs}
+    for _ in range(rounds):
+        for label in configs:
+            t = time.perf_counter()
+            run_pw(folders[label])
+            times[label].append(time.perf_counter() - t)
+    print(f"\n[workers] 300 cells (short variant), {rounds} interleaved rounds")
+    for label, ts in times.items():
+        print(f"  {label:24s} min {min(ts):6.2f} s  median {statistics.median(ts):6.2f} s  "
+              f"max {max(ts):6.2f} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--variants", default="short,one,long,answers")
     ap.add_argument("--rss-only", choices=["plain", "pw"])
     ap.add_argument("--folder")
+    ap.add_argument("--compare-workers", action="store_true",
+                    help="Only compare 1 process x all threads with 1 process per core x 1 thread "
+                         "on the short variant.")
     args = ap.parse_args()
     from llama_cpp import Llama
 
@@ -167,6 +194,9 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, {threads} threads; model load: plain "
           f"{plain_load:.2f} s, promptwork {pw_load:.2f} s (excluded below)")
     work = Path(tempfile.mkdtemp(prefix="pw-embedded-"))
+    if args.compare_workers:
+        compare_workers(work, args.rounds, threads)
+        return
     for name in args.variants.split(","):
         v = VARIANTS[name]
         folder = work / name
