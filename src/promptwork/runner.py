@@ -271,15 +271,20 @@ class Runner:
         caller = cells[0][0].caller
         outcomes = iter(await caller.call_many(items, repeats) if items else [])
         delay = self.suite.options.delay_ms
+        from_cache: list[tuple[CellResult, str, str]] = []
         for (pair, test, r), prompt in zip(cells, rendered, strict=True):
             key = CellKey(pair.prompt.index, pair.provider_entry.index, test.index, r)
             if isinstance(prompt, TemplateError):
                 cell = CellResult(key, test.vars, error=str(prompt), error_kind="template")
             else:
                 cell = await self._grade(key, test, prompt, next(outcomes), pair)
-            self.store.add_result(run_id, cell, pair.prompt.template.content_hash,
-                                  pair.provider.id)
+            row = (cell, pair.prompt.template.content_hash, pair.provider.id)
+            if cell.completion is not None and cell.completion.cached:
+                from_cache.append(row)  # free to redo: written together below
+            else:
+                self.store.add_result(run_id, *row)  # a model call's result: committed at once
             self.emit(CellFinished(cell, pair.prompt.label, pair.provider_entry.label))
+        self.store.add_results(run_id, from_cache)
         if delay:
             await asyncio.sleep(delay / 1000)
 

@@ -350,3 +350,10 @@ def test_planted_keys_never_reach_the_store_exports_or_logs(
         assert needle not in path.read_bytes(), f"a planted key is in {path.name}"
     for name, captured in (("stdout", out), ("stderr", err), ("logs", caplog.text)):
         assert token[:8] not in captured, f"a planted key is in {name}"
+
+
+def test_schema_head_constant_matches_the_migrations() -> None:
+    # An up-to-date store opens without importing Alembic by comparing with SCHEMA_HEAD.
+    from promptwork.store.db import SCHEMA_HEAD, migrations_head
+
+    assert migrations_head() == SCHEMA_HEAD

@@ -11,19 +11,17 @@ import asyncio
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptwork.errors import ConfigError, ProviderError
 from promptwork.providers.base import Provider, Stopwatch
-from promptwork.providers.local_batch import (
-    BatchDecoder,
-    Request,
-    Result,
-    logprob_pieces,
-    seed_for,
-)
 from promptwork.providers.local_models import POOL, LoadedModel, ModelPool
-from promptwork.providers.local_workers import WorkerPool
+
+if TYPE_CHECKING:
+    # Imported when first used: the batch decoder needs NumPy (~90 ms of start-up), which a
+    # fully cached run never touches.
+    from promptwork.providers.local_batch import BatchDecoder, Result
+    from promptwork.providers.local_workers import WorkerPool
 from promptwork.types import (
     Capabilities,
     Completion,
@@ -278,6 +276,8 @@ class LocalProvider(Provider):
         return await asyncio.to_thread(self._batch_sync, list(requests))
 
     def _decoder(self) -> BatchDecoder:
+        from promptwork.providers.local_batch import BatchDecoder
+
         model = self.model
         key = f"batch_decoder_{self.batch_width}"
         if key not in model.extras:
@@ -288,6 +288,8 @@ class LocalProvider(Provider):
         return decoder
 
     def _workers(self) -> WorkerPool:
+        from promptwork.providers.local_workers import WorkerPool
+
         model = self.model
         key = f"workers_{self.workers}_{self.batch_width}"
         if key not in model.extras:
@@ -299,6 +301,8 @@ class LocalProvider(Provider):
     def _batch_sync(
         self, requests: list[tuple[RenderedPrompt, Params]]
     ) -> list[Completion | ProviderError]:
+        from promptwork.providers.local_batch import Request, seed_for
+
         out: list[Completion | ProviderError | None] = [None] * len(requests)
         batchable: list[int] = []
         for i, (prompt, params) in enumerate(requests):
@@ -338,6 +342,8 @@ class LocalProvider(Provider):
     def _to_completion(
         self, res: Result, params: Params, latency_ms: float, llama: Any
     ) -> Completion | ProviderError:
+        from promptwork.providers.local_batch import logprob_pieces
+
         if res.error is not None:
             return res.error
         return Completion(

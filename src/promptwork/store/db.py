@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from promptwork.errors import ConfigError
 
 STORE_DIR = ".promptwork"
 BUSY_TIMEOUT_MS = 30_000
+#: The newest migration's revision id (tests check it matches the migrations folder). Knowing it
+#: lets an up-to-date store open without importing Alembic (~70 ms of start-up).
+SCHEMA_HEAD = "0001"
 
 
 def default_url(folder: str | Path) -> str:
@@ -53,20 +53,39 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _alembic_config() -> Config:
+def _alembic_config() -> Any:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     return cfg
 
 
+def migrations_head() -> str | None:
+    """The newest revision in the migrations folder (imports Alembic)."""
+    from alembic.script import ScriptDirectory
+
+    head: str | None = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The store's schema revision, or None for an empty database."""
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    except SQLAlchemyError:
+        return None
+    return None if row is None else str(row[0])
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (no-op when it is current)."""
-    cfg = _alembic_config()
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    if current == head:
+    if current_revision(engine) == SCHEMA_HEAD:
         return
+    from alembic import command
+
+    cfg = _alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -23,6 +23,9 @@ from promptwork.store import schema
 from promptwork.store.db import default_url, make_engine, migrate
 
 _INSERT_RESULT = insert(schema.results)
+# Prepared once: building the statement per lookup costs more than the lookup itself.
+_CACHE_GET = select(schema.cache_entries.c.value).where(
+    schema.cache_entries.c.key == bindparam("k"))
 
 
 def _now() -> datetime:
@@ -173,40 +176,27 @@ class Store:
 
     def add_result(self, run_id: str, cell: CellResult, prompt_hash: str, provider_id: str) -> bool:
         """Write one finished cell and commit at once. Returns False if it was already stored."""
-        c = cell.completion
-        grade = cell.grade
-        values = {
-            "run_id": run_id,
-            "prompt_idx": cell.key.prompt,
-            "provider_idx": cell.key.provider,
-            "test_idx": cell.key.test,
-            "repeat_idx": cell.key.repeat,
-            "prompt_hash": prompt_hash,
-            "provider_id": provider_id,
-            "vars": _jsonable(cell.vars),
-            "prompt_text": cell.prompt_text,
-            "output": c.text if c is not None else None,
-            "error": cell.error,
-            "error_kind": cell.error_kind,
-            "success": cell.passed,
-            "score": cell.score,
-            "grading": grade.to_dict() if grade is not None else None,
-            "latency_ms": c.latency_ms if c is not None else None,
-            "cost": c.cost if c is not None else None,
-            "prompt_tokens": c.usage.prompt_tokens if c is not None else None,
-            "completion_tokens": c.usage.completion_tokens if c is not None else None,
-            "cached": bool(c.cached) if c is not None else False,
-            "finish_reason": c.finish_reason if c is not None else None,
-            "created_at": _now(),
-        }
         try:
             with self.engine.begin() as conn:
                 # One prepared statement with bound parameters: building insert().values()
                 # per row costs more than the write itself.
-                conn.execute(_INSERT_RESULT, values)
+                conn.execute(_INSERT_RESULT, _row(run_id, cell, prompt_hash, provider_id))
         except IntegrityError:
             return False
         return True
+
+    def add_results(self, run_id: str, cells: list[tuple[CellResult, str, str]]) -> None:
+        """Write several cells in one transaction (cells served from the cache: losing them in a
+        crash costs no model call); falls back to one by one on a duplicate."""
+        if not cells:
+            return
+        rows = [_row(run_id, cell, prompt_hash, provider) for cell, prompt_hash, provider in cells]
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(_INSERT_RESULT, rows)
+        except IntegrityError:
+            for cell, prompt_hash, provider in cells:
+                self.add_result(run_id, cell, prompt_hash, provider)
 
     def update_grade(self, run_id: str, key: CellKey, grade: CheckResult) -> None:
         """Replace a stored cell's grade (cross-cell checks such as ``select-best``)."""
@@ -241,9 +231,7 @@ class Store:
     def cache_get(self, key: str) -> dict[str, Any] | None:
         """A cached value, or None (a corrupt entry counts as a miss)."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(schema.cache_entries.c.value).where(schema.cache_entries.c.key == key)
-            ).first()
+            row = conn.execute(_CACHE_GET, {"k": key}).first()
         if row is None:
             return None
         try:
@@ -275,6 +263,36 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(
                 select(func.count()).select_from(schema.cache_entries)).scalar_one())
+
+
+def _row(run_id: str, cell: CellResult, prompt_hash: str, provider_id: str) -> dict[str, Any]:
+    """The results-table row of one cell."""
+    c = cell.completion
+    grade = cell.grade
+    return {
+        "run_id": run_id,
+        "prompt_idx": cell.key.prompt,
+        "provider_idx": cell.key.provider,
+        "test_idx": cell.key.test,
+        "repeat_idx": cell.key.repeat,
+        "prompt_hash": prompt_hash,
+        "provider_id": provider_id,
+        "vars": _jsonable(cell.vars),
+        "prompt_text": cell.prompt_text,
+        "output": c.text if c is not None else None,
+        "error": cell.error,
+        "error_kind": cell.error_kind,
+        "success": cell.passed,
+        "score": cell.score,
+        "grading": grade.to_dict() if grade is not None else None,
+        "latency_ms": c.latency_ms if c is not None else None,
+        "cost": c.cost if c is not None else None,
+        "prompt_tokens": c.usage.prompt_tokens if c is not None else None,
+        "completion_tokens": c.usage.completion_tokens if c is not None else None,
+        "cached": bool(c.cached) if c is not None else False,
+        "finish_reason": c.finish_reason if c is not None else None,
+        "created_at": _now(),
+    }
 
 
 def _jsonable(value: Any) -> Any:
