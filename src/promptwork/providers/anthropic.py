@@ -22,7 +22,7 @@ from promptwork.providers.httpbase import (
     read_settings,
     tls_context,
 )
-from promptwork.providers.httperrors import invalid, json_object, status_error
+from promptwork.providers.httperrors import invalid, status_error
 from promptwork.providers.registry import require
 from promptwork.secrets import KEY_VARS, Secrets
 from promptwork.types import Capabilities, Completion, Params, RenderedPrompt, Usage
@@ -102,16 +102,7 @@ class AnthropicProvider(HttpProvider):
         self.check_params(params)
         request = self._request(prompt, params)
         endpoint = self._sdk_client().messages.with_raw_response
-        watch = Stopwatch()
-
-        async def fetch() -> Any:
-            response = await endpoint.create(**request)
-            await response.http_response.aread()
-            return response
-
-        response = await self._attempt(fetch)
-        latency = watch.ms()
-        data = json_object(response.http_response.text, self._scrub, self.id)
+        data, latency = await self._fetch_json(endpoint, request)
         if data.get("type") == "error":
             raise status_error(self._scrub, self.id, None, data)
         content = data.get("content")

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from promptwork.errors import ConfigError, ProviderError
-from promptwork.providers.base import Provider
-from promptwork.providers.httperrors import Scrubber, sdk_error
+from promptwork.providers.base import Provider, Stopwatch
+from promptwork.providers.httperrors import Scrubber, json_object, sdk_error
 from promptwork.providers.pricing import Price, cost_of, parse_price
 from promptwork.secrets import Secrets
 from promptwork.types import Completion, Params, RenderedPrompt, Usage
@@ -272,6 +272,22 @@ class HttpProvider(Provider):
             if error is exc:
                 raise
         raise error
+
+    async def _fetch_json(
+        self, endpoint: Any, request: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], float]:
+        """One request through an SDK ``with_raw_response`` endpoint: its JSON body (parsed and
+        checked here, so broken bodies are classified alike) and the latency in ms."""
+        watch = Stopwatch()
+
+        async def fetch() -> Any:
+            response = await endpoint.create(**request)
+            await response.http_response.aread()
+            return response
+
+        response = await self._attempt(fetch)
+        latency = watch.ms()
+        return json_object(response.http_response.text, self._scrub, self.id), latency
 
     def _chunk_dict(self, chunk: Any) -> dict[str, Any]:
         """A streamed SDK object as plain JSON data."""

@@ -28,7 +28,7 @@ from promptwork.providers.httpbase import (
     read_settings,
     tls_context,
 )
-from promptwork.providers.httperrors import invalid, json_object
+from promptwork.providers.httperrors import invalid
 from promptwork.providers.registry import require
 from promptwork.secrets import Secrets
 from promptwork.types import (
@@ -202,16 +202,7 @@ class OpenAIProvider(HttpProvider):
         self.check_params(params)
         request = self._request(prompt, params)
         endpoint = self._endpoint(self._sdk_client()).with_raw_response
-        watch = Stopwatch()
-
-        async def fetch() -> Any:
-            response = await endpoint.create(**request)
-            await response.http_response.aread()
-            return response
-
-        response = await self._attempt(fetch)
-        latency = watch.ms()
-        data = json_object(response.http_response.text, self._scrub, self.id)
+        data, latency = await self._fetch_json(endpoint, request)
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise invalid(self._scrub, self.id, "response has no choices", data)
