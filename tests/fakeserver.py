@@ -20,12 +20,15 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from promptwork.providers.base import Provider
 
 HTML_PAGE = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Portal</body></html>"
 
@@ -425,3 +428,7 @@ def _gemini_reply(body: dict[str, Any], text: str, fault: Fault | None) -> Reply
         events.append({"candidates": [part], "usageMetadata": usage,
                        "modelVersion": "gemini-fake"})
     return reply, [f"data: {json.dumps(e)}\r\n\r\n" for e in events], 1
+
+
+#: Builds a provider pointed at the fake server (the `make` fixture in tests/providers).
+Make = Callable[..., Provider]

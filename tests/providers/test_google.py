@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
-from fakeserver import FakeServer, Fault
+from fakeserver import FakeServer, Fault, Make
 from promptwork.errors import ConfigError, ParamError, ProviderError
 from promptwork.providers.base import Provider
 from promptwork.providers.google import finish_reason, retry_delay
@@ -38,24 +37,7 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("GEMINI_API_KEY", KEY)
 
 
-Make = Callable[..., Provider]
-
-
-@pytest.fixture
-async def make(fake_server: FakeServer) -> AsyncIterator[Make]:
-    """Builds providers pointed at the fake server, and closes them after the test."""
-    made: list[Provider] = []
-
-    def factory(model_id: str = "google:gemini-2.5-flash", **config: Any) -> Provider:
-        config.setdefault("base_url", fake_server.url)
-        config.setdefault("timeout", 2)
-        config.setdefault("idle_timeout", 2)
-        made.append(create_provider(model_id, config))
-        return made[-1]
-
-    yield factory
-    for provider in made:
-        await provider.aclose()
+DEFAULT_MODEL = "google:gemini-2.5-flash"  # built by `make`
 
 
 async def fails(provider: Provider) -> ProviderError:

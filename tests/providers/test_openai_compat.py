@@ -6,7 +6,6 @@ import asyncio
 import json
 import socket
 import traceback
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fakeserver import FakeServer, Fault
+from fakeserver import FakeServer, Fault, Make
 from promptwork.errors import ConfigError, ParamError, ProviderError
 from promptwork.providers.base import Provider
 from promptwork.providers.openai_compat import OpenAICompletionProvider, OpenAIProvider
@@ -44,24 +43,8 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
 
 
-Make = Callable[..., Provider]
-
-
-@pytest.fixture
-async def make(fake_server: FakeServer) -> AsyncIterator[Make]:
-    """Builds providers pointed at the fake server, and closes them after the test."""
-    made: list[Provider] = []
-
-    def factory(model_id: str = "openai:gpt-4o-mini", **config: Any) -> Provider:
-        config.setdefault("base_url", fake_server.base_url)
-        config.setdefault("timeout", 2)
-        config.setdefault("idle_timeout", 2)
-        made.append(create_provider(model_id, config))
-        return made[-1]
-
-    yield factory
-    for provider in made:
-        await provider.aclose()
+DEFAULT_MODEL = "openai:gpt-4o-mini"  # built by `make`
+BASE_URL_ATTR = "base_url"  # the SDK wants the /v1 URL
 
 
 async def fails(provider: Provider, params: Params | None = None) -> ProviderError:
