@@ -15,6 +15,7 @@ from promptwork.optimize.data import (
     make_splits,
     parse_split,
     reference_summary,
+    splits_by_variable,
 )
 from promptwork.suite import load_suite
 
@@ -96,3 +97,25 @@ def test_reference_from_a_named_variable_and_bootstrap(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such variable"):
         load_examples(suite.tests, variables, answer_var="nope")
     assert len(load_examples(suite.tests, variables, max_tests=7)) == 7
+
+
+def _with_split(examples: list[Example], names: list[str]) -> list[Example]:
+    return [Example(e.test.__class__(i, {**e.test.vars, "part": name}, e.test.checks),
+                    e.reference, e.source)
+            for i, (e, name) in enumerate(zip(examples, names, strict=False))]
+
+
+def test_split_variable_gives_the_users_own_splits(examples: list[Example]) -> None:
+    names = ["train", "val", "test", "Validation", "train", "test"]
+    splits = splits_by_variable(_with_split(examples, names), "part")
+    assert [e.index for e in splits.train] == [0, 4]
+    assert [e.index for e in splits.val] == [1, 3]
+    assert [e.index for e in splits.test] == [2, 5]
+    assert splits.ratios == pytest.approx((2 / 6, 2 / 6, 2 / 6))
+
+
+def test_split_variable_errors_name_the_test(examples: list[Example]) -> None:
+    with pytest.raises(ConfigError, match="every test needs train, val or test"):
+        splits_by_variable(_with_split(examples, ["train", "val", "dev"]), "part")
+    with pytest.raises(ConfigError, match="no test is marked val"):
+        splits_by_variable(_with_split(examples, ["train", "test", "test"]), "part")

@@ -22,14 +22,18 @@ from promptwork.optimize.report import render
               help="Task model (default: the suite's first provider).")
 @click.option("--proposer", metavar="MODEL",
               help="Model that writes instructions (default: none for auto, the task model "
-                   "for --strategy instructions).")
+                   "for --strategy instructions and reflect).")
 @click.option("--budget", type=click.IntRange(1), default=200, show_default=True,
               help="Most task-model calls the search may make (never exceeded).")
-@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True)
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True,
+              help="demos, components (no proposer), instructions (APE/OPRO), reflect (GEPA-style "
+                   "rewrites from failures), or auto (all; the proposer ones need --proposer).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the splits and the search.")
 @click.option("--split", metavar="TRAIN/VAL/TEST", default="0.4/0.3/0.3", show_default=True,
               help="Shares of the tests for training, validation and test.")
+@click.option("--split-var", metavar="NAME",
+              help="Test variable giving each test's split (train, val, test); overrides --split.")
 @click.option("--answer-var", metavar="NAME",
               help="Variable holding each test's reference answer (default: read from checks).")
 @click.option("--metric", type=click.Choice(METRICS), default="pass", show_default=True,
@@ -43,14 +47,16 @@ from promptwork.optimize.report import render
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def optimize_command(
     prompt: str | None, suite_path: str | None, model: str | None, proposer: str | None,
-    budget: int, strategy: str, seed: int, split: str, answer_var: str | None, metric: str,
+    budget: int, strategy: str, seed: int, split: str, split_var: str | None,
+    answer_var: str | None, metric: str,
     max_tests: int | None, output: str | None, dry_run: bool, no_ablation: bool,
     no_cache: bool, db: str | None, quiet: bool,
 ) -> None:
     """Search for a better version of PROMPT (a prompt of the suite: path, label or number)."""
     out, err = console(), console(stderr=True)
     options: dict[str, Any] = dict(model=model, proposer=proposer, budget=budget, strategy=strategy,
-                   seed=seed, answer_var=answer_var, metric=metric, max_tests=max_tests)
+                   seed=seed, answer_var=answer_var, metric=metric, max_tests=max_tests,
+                   split_var=split_var)
     suite = suite_path or "."
     if dry_run:
         plan = plan_optimization(prompt, suite, split=split, **options)

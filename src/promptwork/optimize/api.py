@@ -39,6 +39,7 @@ from promptwork.optimize.strategies import (
     DemoStrategy,
     InstructionStrategy,
     Proposer,
+    ReflectStrategy,
 )
 from promptwork.providers.base import Provider
 from promptwork.stats import PassFailComparison
@@ -136,9 +137,12 @@ def _strategies(name: str, proposer: Proposer | None) -> list[Strategy]:
     if name == "instructions":
         assert proposer is not None
         return [InstructionStrategy(proposer)]
+    if name == "reflect":
+        assert proposer is not None
+        return [ReflectStrategy(proposer)]
     out: list[Strategy] = [ComponentStrategy(), DemoStrategy()]
     if proposer is not None:
-        out.append(InstructionStrategy(proposer))
+        out += [InstructionStrategy(proposer), ReflectStrategy(proposer)]
     return out
 
 
@@ -162,12 +166,14 @@ async def aoptimize(
     task_provider: Provider | None = None,
     proposer_provider: Provider | None = None,
     log: Log | None = None,
+    split_var: str | None = None,
 ) -> OptimizeResult:
     """Async twin of :func:`optimize`."""
     ratios = parse_split(split) if isinstance(split, str) else (split or DEFAULT_SPLIT)
     setup = prepare(prompt, suite, model=model, proposer=proposer, budget=budget,
                     strategy=strategy, seed=seed, ratios=ratios, answer_var=answer_var,
-                    metric=metric, max_tests=max_tests, task_provider=task_provider)
+                    metric=metric, max_tests=max_tests, task_provider=task_provider,
+                    split_var=split_var)
     if setup.plan.budget < len(setup.splits.val):
         raise ConfigError(
             f"--budget {setup.plan.budget} cannot even score the seed on the "
@@ -294,6 +300,7 @@ def optimize(
     task_provider: Provider | None = None,
     proposer_provider: Provider | None = None,
     log: Log | None = None,
+    split_var: str | None = None,
 ) -> OptimizeResult:
     """Search for a better version of ``prompt``, a prompt of ``suite``, scored by its checks.
 
@@ -303,11 +310,13 @@ def optimize(
         suite: A suite file or folder, or a loaded :class:`~promptwork.suite.Suite`.
         model: Task model (default: the suite's first provider).
         proposer: Model that writes instructions (default: none for ``auto``, the task model for
-            ``instructions``).
+            ``instructions`` and ``reflect``).
         budget: Task-model calls the search may make; never exceeded.
-        strategy: ``auto``, ``demos``, ``components`` or ``instructions``.
+        strategy: ``auto``, ``demos``, ``components``, ``instructions`` or ``reflect``.
         seed: Seed of the splits and of the search.
         split: Train/validation/test shares (``"0.4/0.3/0.3"``).
+        split_var: A test variable that gives each test's split (``train``, ``val``,
+            ``test``) instead of ``split``.
         answer_var: Variable holding the reference answers (default: read from the checks).
         metric: ``pass`` (pass rate) or ``score`` (weighted check score).
         max_tests: Only the first N tests.
@@ -333,4 +342,5 @@ def optimize(
         prompt, suite, model=model, proposer=proposer, budget=budget, strategy=strategy,
         seed=seed, split=split, answer_var=answer_var, metric=metric, max_tests=max_tests,
         output=output, db=db, use_cache=use_cache, ablate=ablate, task_provider=task_provider,
-        proposer_provider=proposer_provider, log=log))
+        proposer_provider=proposer_provider, log=log,
+        split_var=split_var))

@@ -143,6 +143,34 @@ def make_splits(
                   ratios, seed)
 
 
+SPLIT_NAMES = ("train", "val", "test")
+
+
+def splits_by_variable(examples: Sequence[Example], name: str, seed: int = 0) -> Splits:
+    """The user's own splits: each test's variable ``name`` says ``train``, ``val`` or ``test``.
+
+    Raises:
+        ConfigError: A test without the variable or with another value, or no validation test.
+    """
+    parts: dict[str, list[Example]] = {k: [] for k in SPLIT_NAMES}
+    for e in examples:
+        value = str(e.vars.get(name, "")).strip().lower()
+        if value == "validation":
+            value = "val"
+        if value not in parts:
+            where = e.test.source or f"tests[{e.index}]"
+            raise ConfigError(
+                f"--split-var {name!r}: test {where} has {name}={e.vars.get(name)!r}; every test "
+                "needs train, val or test there"
+            )
+        parts[value].append(e)
+    if not parts["val"]:
+        raise ConfigError(f"--split-var {name!r}: no test is marked val; the search needs some")
+    n = len(examples)
+    ratios = (len(parts["train"]) / n, len(parts["val"]) / n, len(parts["test"]) / n)
+    return Splits(tuple(parts["train"]), tuple(parts["val"]), tuple(parts["test"]), ratios, seed)
+
+
 def load_examples(
     tests: Iterable[TestCase],
     prompt_variables: frozenset[str],

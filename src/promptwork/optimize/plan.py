@@ -21,6 +21,7 @@ from promptwork.optimize.data import (
     make_splits,
     parse_split,
     reference_summary,
+    splits_by_variable,
 )
 from promptwork.optimize.report import ablation_candidates, fmt_seconds
 from promptwork.providers.base import Provider
@@ -28,7 +29,9 @@ from promptwork.providers.pricing import price_of
 from promptwork.providers.registry import create_provider
 from promptwork.suite import PromptEntry, Suite, load_suite
 
-STRATEGIES = ("auto", "demos", "components", "instructions")
+STRATEGIES = ("auto", "demos", "components", "instructions", "reflect")
+#: Strategies that need a proposer model (the task model when none is named).
+PROPOSING = ("instructions", "reflect")
 METRICS = ("pass", "score")
 #: Most proposer calls in one optimization.
 PROPOSER_LIMIT = 40
@@ -161,6 +164,7 @@ def prepare(
     metric: str = "pass",
     max_tests: int | None = None,
     task_provider: Provider | None = None,
+    split_var: str | None = None,
 ) -> Setup:
     """Load and check everything; no model is called.
 
@@ -186,7 +190,9 @@ def prepare(
                 rows.append(e.test.source or f"tests[{e.index}]")
     if missing:
         raise MissingVariableError(sorted(missing), loaded.path, where=missing)
-    splits = make_splits(examples, ratios, seed)
+    splits = (splits_by_variable(examples, split_var, seed) if split_var
+              else make_splits(examples, ratios, seed))
+    ratios = splits.ratios
     entries = loaded.providers
     pid = model or (entries[0].id if entries else "local:gemma3-270m")
     config = next((p.config for p in entries if p.id == pid), {})
@@ -194,7 +200,7 @@ def prepare(
     provider.check_params(entry.template.params)
     is_local = provider.id.startswith("local:")
     concurrency = 1 if is_local or loaded.options.delay_ms else loaded.options.max_concurrency
-    chosen = proposer or (pid if strategy == "instructions" else None)
+    chosen = proposer or (pid if strategy in PROPOSING else None)
     candidate = Candidate.seed(seed_prompt)
     plan = Plan(
         suite_path=str(loaded.path) if loaded.path else None, prompt_label=_label(entry, loaded),
@@ -243,6 +249,6 @@ def plan_optimization(
     """
     ratios = parse_split(split) if isinstance(split, str) else (split or DEFAULT_SPLIT)
     keys = ("model", "proposer", "budget", "strategy", "seed", "answer_var", "metric",
-            "max_tests", "task_provider")
+            "max_tests", "task_provider", "split_var")
     return prepare(prompt, suite, ratios=ratios,
                    **{k: v for k, v in options.items() if k in keys}).plan
