@@ -1,8 +1,8 @@
 """``promptwork optimize``: search for a better prompt automatically, and show what made it better.
 
-The metric is the suite's checks. The search (demos, components, instructions, raced by successive
-halving) sees the training and validation splits only and never spends more task-model calls than
-its budget; the seed and the best prompt are then compared on the untouched test split.
+The metric is the suite's checks. The search (demos, components, instructions, reflect, raced by
+successive halving) sees the training and validation splits only and never spends more task-model
+calls than its budget; the seed and the best prompt are then compared on the untouched test split.
 
 Example:
     >>> from promptwork.optimize import optimize
