@@ -40,6 +40,9 @@ from promptwork.optimize.report import render
               help="pass: pass rate; score: the checks' weighted score.")
 @click.option("--max-tests", type=click.IntRange(3), help="Only the first N tests.")
 @click.option("-o", "--output", metavar="BEST.prompt", help="Write the best prompt there.")
+@click.option("--resume", is_flag=False, flag_value="", default=None, metavar="[RUN]",
+              help="Continue an interrupted optimization with the same options (the latest, "
+                   "or RUN); recorded evaluations are replayed, not sent again.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and estimates; call no model.")
 @click.option("--no-ablation", is_flag=True, help="Skip the ablation of the best prompt.")
 @click.option("--no-cache", is_flag=True, help="Call the models even for cached requests.")
@@ -49,10 +52,13 @@ def optimize_command(
     prompt: str | None, suite_path: str | None, model: str | None, proposer: str | None,
     budget: int, strategy: str, seed: int, split: str, split_var: str | None,
     answer_var: str | None, metric: str,
-    max_tests: int | None, output: str | None, dry_run: bool, no_ablation: bool,
-    no_cache: bool, db: str | None, quiet: bool,
+    max_tests: int | None, output: str | None, resume: str | None,
+    dry_run: bool, no_ablation: bool, no_cache: bool, db: str | None, quiet: bool,
 ) -> None:
-    """Search for a better version of PROMPT (a prompt of the suite: path, label or number)."""
+    """Search for a better version of PROMPT (a prompt of the suite: path, label or number).
+
+    An interrupted optimization continues with the same command and --resume after PROMPT.
+    """
     out, err = console(), console(stderr=True)
     options: dict[str, Any] = dict(model=model, proposer=proposer, budget=budget, strategy=strategy,
                    seed=seed, answer_var=answer_var, metric=metric, max_tests=max_tests,
@@ -71,7 +77,7 @@ def optimize_command(
 
     result = asyncio.run(aoptimize(prompt, suite, split=split, output=output, db=db,
                                    use_cache=not no_cache, ablate=not no_ablation, log=log,
-                                   **options))
+                                   resume=resume, **options))
     out.print(render(result))
     if result.output is not None:
         err.print(f"wrote {result.output}", style="dim", markup=False)

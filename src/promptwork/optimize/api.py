@@ -19,7 +19,7 @@ from promptwork.calls import CallPolicy, ModelCaller
 from promptwork.errors import ConfigError, PromptworkError
 from promptwork.grading import GraderPool
 from promptwork.optimize.budget import Budget, BudgetedProvider, ExampleScore, ScoreCache, text_hash
-from promptwork.optimize.candidate import Candidate, Evaluator
+from promptwork.optimize.candidate import Candidate
 from promptwork.optimize.data import DEFAULT_SPLIT, label_set, parse_split
 from promptwork.optimize.history import Recorder
 from promptwork.optimize.plan import PROPOSER_LIMIT, Plan, Setup, prepare
@@ -32,6 +32,7 @@ from promptwork.optimize.report import (
     provenance_header,
     text_diff,
 )
+from promptwork.optimize.resume import open_history
 from promptwork.optimize.search import search
 from promptwork.optimize.state import Scored, SearchState, Strategy
 from promptwork.optimize.strategies import (
@@ -167,6 +168,7 @@ async def aoptimize(
     proposer_provider: Provider | None = None,
     log: Log | None = None,
     split_var: str | None = None,
+    resume: str | None = None,
 ) -> OptimizeResult:
     """Async twin of :func:`optimize`."""
     ratios = parse_split(split) if isinstance(split, str) else (split or DEFAULT_SPLIT)
@@ -184,8 +186,14 @@ async def aoptimize(
     cache = store if use_cache and setup.suite.options.cache else None
     owned = [] if task_provider is not None else [setup.provider]
     graders = GraderPool(cache, CallPolicy(), setup.suite.options.max_concurrency)
-    recorder = Recorder()
+    provider = {"id": setup.plan.task_model, "label": setup.plan.task_model,
+                "settings": setup.provider.describe()}
+    recorder: Recorder | None = None
+    status = "failed"
     try:
+        recorder, replayed = open_history(store, setup, answer_var, resume, provider)
+        if log is not None and resume is not None:
+            log(f"resuming run {recorder.run_id}: {replayed} recorded evaluations are replayed")
         proposing = None
         if setup.plan.proposer is not None:  # an injected instance stands for the named model
             proposing = proposer_provider or setup.make_proposer()
@@ -201,15 +209,15 @@ async def aoptimize(
             text_hash(result.prompt_text))
         if output is not None:
             result.output = result.write(output)
-        splits = setup.splits
-        variables = {e.index: e.vars for e in (*splits.train, *splits.val, *splits.test)}
-        provider = {"id": setup.plan.task_model, "label": setup.plan.task_model,
-                    "settings": setup.provider.describe()}
-        result.run_id = recorder.save(store, setup.seed, setup.suite.fingerprint(),
-                                      setup.plan.suite_path, provider, variables,
-                                      result.provenance())
+        recorder.finish("complete", result.provenance())
+        status, result.run_id = "complete", recorder.run_id
         return result
+    except BaseException as exc:
+        status = "failed" if isinstance(exc, Exception) else "interrupted"
+        raise
     finally:
+        if recorder is not None and status != "complete":
+            recorder.finish(status)
         for p in owned:
             await p.aclose()
         await graders.aclose()
@@ -225,9 +233,8 @@ async def _search(
     budget = Budget(plan.budget, PROPOSER_LIMIT)
     caller = ModelCaller(BudgetedProvider(setup.provider, budget), cache=cache,
                          concurrency=setup.concurrency)
-    evaluator = Evaluator(seed, caller, budget, ScoreCache(), allowed=data.indexes,
-                          base_dir=setup.suite.base_dir, graders=graders,
-                          on_score=recorder.phase(0))
+    evaluator = recorder.evaluator(0, seed, caller, budget, ScoreCache(), allowed=data.indexes,
+                                   base_dir=setup.suite.base_dir, graders=graders)
     prop = None
     if proposer is not None:
         prop = Proposer(ModelCaller(proposer, cache=cache, concurrency=setup.concurrency),
@@ -253,9 +260,8 @@ async def _report(
     report_budget = Budget(len(held_out) * (2 + len(ablation_candidates(best.candidate))))
     report_caller = ModelCaller(BudgetedProvider(setup.provider, report_budget), cache=cache,
                                 concurrency=setup.concurrency)
-    reporter = Evaluator(setup.seed, report_caller, report_budget, ScoreCache(),
-                         base_dir=setup.suite.base_dir, graders=graders,
-                         on_score=recorder.phase(1))
+    reporter = recorder.evaluator(1, setup.seed, report_caller, report_budget, ScoreCache(),
+                                  base_dir=setup.suite.base_dir, graders=graders)
     test_seed = test_best = None
     comparison = None
     scores: dict[str, list[ExampleScore]] = {}
@@ -301,6 +307,7 @@ def optimize(
     proposer_provider: Provider | None = None,
     log: Log | None = None,
     split_var: str | None = None,
+    resume: str | None = None,
 ) -> OptimizeResult:
     """Search for a better version of ``prompt``, a prompt of ``suite``, scored by its checks.
 
@@ -327,6 +334,9 @@ def optimize(
         task_provider: A provider instance for the task model (tests).
         proposer_provider: A provider instance for the proposer (tests).
         log: Called with progress lines.
+        resume: Continue an interrupted optimization instead of starting anew: a run id, or
+            ``""`` for the latest unfinished one with the same plan; recorded evaluations are
+            replayed (charged to the budget, no model call).
 
     Returns:
         An :class:`OptimizeResult`; the best prompt is also stored as a new prompt version and
@@ -343,4 +353,4 @@ def optimize(
         seed=seed, split=split, answer_var=answer_var, metric=metric, max_tests=max_tests,
         output=output, db=db, use_cache=use_cache, ablate=ablate, task_provider=task_provider,
         proposer_provider=proposer_provider, log=log,
-        split_var=split_var))
+        split_var=split_var, resume=resume))

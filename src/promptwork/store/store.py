@@ -131,6 +131,36 @@ class Store:
                 status=status, finished_at=_now(),
                 summary=dict(summary) if summary is not None else None))
 
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        settings: Mapping[str, Any] | None = None,
+        total_cells: int | None = None,
+        description: str | None = None,
+    ) -> None:
+        """Replace a run's settings, cell count or description (a run whose prompts are only
+        known as it goes, such as an optimization's candidates)."""
+        values: dict[str, Any] = {}
+        if settings is not None:
+            values["settings"] = dict(settings)
+        if total_cells is not None:
+            values["total_cells"] = total_cells
+        if description is not None:
+            values["description"] = description
+        if values:
+            with self.engine.begin() as conn:
+                conn.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(
+                    **values))
+
+    def unfinished_runs(self, limit: int = 50) -> list[RunRecord]:
+        """The newest runs that did not complete (running, interrupted or failed)."""
+        r = schema.runs
+        query = (select(r).where(r.c.status != "complete")
+                 .order_by(r.c.created_at.desc(), r.c.id.desc()).limit(limit))
+        with self.engine.connect() as conn:
+            return [RunRecord(**dict(row)) for row in conn.execute(query).mappings()]
+
     def set_status(self, run_id: str, status: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(
