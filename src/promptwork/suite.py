@@ -24,7 +24,7 @@ SUITE_NAMES = ("promptwork.yaml", "promptwork.yml", "promptfooconfig.yaml", "pro
 
 SUPPORTED_KEYS = (
     "description", "prompts", "providers", "tests", "defaultTest", "evaluateOptions",
-    "outputPath", "metrics", "tags", "metadata", "sharing", "env",
+    "outputPath", "metrics", "tags", "metadata", "sharing", "env", "optimize",
 )
 #: promptfoo keys we read but do not act on yet, with what to do instead.
 UNSUPPORTED_KEYS = {
@@ -40,6 +40,8 @@ UNSUPPORTED_KEYS = {
 EVAL_OPTION_KEYS = ("maxConcurrency", "repeat", "delay", "cache", "timeoutMs")
 PROVIDER_KEYS = ("id", "label", "config", "delay", "prompts")
 PROMPT_KEYS = ("id", "label", "raw")
+#: Keys of the promptwork-only ``optimize:`` mapping (``promptwork optimize`` defaults).
+OPTIMIZE_KEYS = ("answerVar",)
 
 
 @dataclass
@@ -68,6 +70,18 @@ class EvalOptions:
 
 
 @dataclass
+class OptimizeOptions:
+    """The suite's ``optimize:`` mapping (promptwork only; promptfoo has no such key).
+
+    Attributes:
+        answer_var: ``answerVar``: the variable holding each test's reference answer
+            (``--answer-var`` overrides it).
+    """
+
+    answer_var: str | None = None
+
+
+@dataclass
 class Suite:
     """A validated suite."""
 
@@ -81,6 +95,7 @@ class Suite:
     output_paths: list[str]
     metrics: list[dict[str, Any]]
     text: str = ""
+    optimize: OptimizeOptions = field(default_factory=OptimizeOptions)
 
     def fingerprint(self) -> str:
         """sha256 over the suite text, every prompt's text and every data file's bytes.
@@ -164,7 +179,7 @@ def parse_suite(
         raise where.error(("metrics",), exc.message) from None
     desc = data.get("description")
     return Suite(file, base_dir, str(desc) if desc is not None else None, prompts, providers,
-                 tests, options, outputs, metrics, text)
+                 tests, options, outputs, metrics, text, _optimize(data.get("optimize"), where))
 
 
 def _prompts(
@@ -281,6 +296,23 @@ def _options(spec: Any, where: LineMap) -> EvalOptions:
         cache=bool(spec.get("cache", True)),
         timeout_ms=integer("timeoutMs", 0, 1) if timeout is not None else None,
     )
+
+
+def _optimize(spec: Any, where: LineMap) -> OptimizeOptions:
+    if spec is None:
+        return OptimizeOptions()
+    if not isinstance(spec, dict):
+        raise where.error(("optimize",), "'optimize' must be a mapping such as {answerVar: label}")
+    for k in spec:
+        if k not in OPTIMIZE_KEYS:
+            raise where.error(("optimize", k), f"unknown optimize key {k!r}"
+                              f"{did_you_mean(str(k), OPTIMIZE_KEYS)}; "
+                              f"supported: {', '.join(OPTIMIZE_KEYS)}")
+    answer = spec.get("answerVar")
+    if answer is not None and (not isinstance(answer, str) or not answer):
+        raise where.error(("optimize", "answerVar"),
+                          f"'answerVar' must be a variable name, got {answer!r}")
+    return OptimizeOptions(answer_var=answer)
 
 
 def provider_allows(provider: ProviderEntry, prompt: PromptEntry) -> bool:

@@ -181,6 +181,7 @@ def prepare(
     loaded = suite if isinstance(suite, Suite) else load_suite(suite)
     entry = pick_prompt(loaded, prompt)
     seed_prompt = SeedPrompt.of(entry.template)
+    answer_var = answer_var or loaded.optimize.answer_var  # --answer-var, else the suite's
     examples = load_examples(loaded.tests, seed_prompt.variables, answer_var, max_tests)
     missing: dict[str, list[str]] = {}
     for e in examples:
