@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import click
@@ -40,6 +41,8 @@ from promptwork.optimize.report import render
               help="pass: pass rate; score: the checks' weighted score.")
 @click.option("--max-tests", type=click.IntRange(3), help="Only the first N tests.")
 @click.option("-o", "--output", metavar="BEST.prompt", help="Write the best prompt there.")
+@click.option("--html", "html_path", metavar="REPORT.html",
+              help="Write the report as one self-contained HTML page (offline charts).")
 @click.option("--resume", is_flag=False, flag_value="", default=None, metavar="[RUN]",
               help="Continue an interrupted optimization with the same options (the latest, "
                    "or RUN); recorded evaluations are replayed, not sent again.")
@@ -52,7 +55,7 @@ def optimize_command(
     prompt: str | None, suite_path: str | None, model: str | None, proposer: str | None,
     budget: int, strategy: str, seed: int, split: str, split_var: str | None,
     answer_var: str | None, metric: str,
-    max_tests: int | None, output: str | None, resume: str | None,
+    max_tests: int | None, output: str | None, html_path: str | None, resume: str | None,
     dry_run: bool, no_ablation: bool, no_cache: bool, db: str | None, quiet: bool,
 ) -> None:
     """Search for a better version of PROMPT (a prompt of the suite: path, label or number).
@@ -81,5 +84,10 @@ def optimize_command(
     out.print(render(result))
     if result.output is not None:
         err.print(f"wrote {result.output}", style="dim", markup=False)
+    if html_path is not None:
+        page = Path(html_path)
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(result.html(), encoding="utf-8")
+        err.print(f"wrote the HTML report {page}", style="dim", markup=False)
     err.print(f"stored as prompt version {(result.prompt_hash or '')[:12]}; every candidate's "
               f"scores: promptwork runs show {result.run_id}", style="dim", markup=False)

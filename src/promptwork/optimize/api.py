@@ -102,6 +102,12 @@ class OptimizeResult:
         """Unified diff of the prompt body, seed to best."""
         return text_diff(self.seed.body, self.best.body)
 
+    def html(self) -> str:
+        """The report as one self-contained HTML page (offline charts, no scripts)."""
+        from promptwork.optimize.html import render_html
+
+        return render_html(self)
+
     def write(self, path: str | Path) -> Path:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
