@@ -271,6 +271,6 @@ def _candidates(result: OptimizeResult) -> str:
             f"<td>{esc(cand.origin)}</td><td class=\"num\">{s.n}/{n_val}</td>"
             f'<td class="num rate">{s.mean:.3f}</td><td class="num">{s.calls}</td>'
             f"<td>{status}</td></tr>")
-    return ("<table><thead><tr><th>#</th><th>Note</th><th>Origin</th><th>Validation examples"
+    return ("<table><thead><tr><th>Order</th><th>Note</th><th>Origin</th><th>Validation examples"
             "</th><th>Mean</th><th>Calls used</th><th>Status</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
