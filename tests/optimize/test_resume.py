@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -13,6 +14,9 @@ import yaml
 from promptwork.cli.main import main
 from promptwork.errors import ConfigError
 from promptwork.optimize import OptimizeResult, aoptimize
+from promptwork.optimize.budget import ExampleScore
+from promptwork.optimize.candidate import Candidate, SeedPrompt
+from promptwork.optimize.history import Recorder
 from promptwork.providers.scripted import ScriptedProvider
 from promptwork.store import Store
 from promptwork.types import Completion, Params, RenderedPrompt
@@ -192,6 +196,28 @@ async def test_without_resume_a_new_run_is_made(suite_dir: Path) -> None:
     store = Store.for_folder(suite_dir)
     assert store.get_run(run_id).status == "interrupted"
     assert store.get_run(result.run_id).status == "complete"
+    store.close()
+
+
+def test_recorded_scores_come_back_whole(tmp_path: Path, seed_prompt: SeedPrompt) -> None:
+    """Every field of a score survives the store, those without a column of their own too."""
+    store = Store.for_folder(tmp_path)
+    seed = Candidate.seed(seed_prompt)
+    scores = [ExampleScore(3, True, 0.75, "positive", "all checks passed"),
+              ExampleScore(4, False, 0.0, None, "timed out", "timed out", "timeout")]
+    names = {f.name for f in dataclasses.fields(ExampleScore)}
+    if "gold_logprob" in names:
+        scores[0] = dataclasses.replace(scores[0], gold_logprob=-0.25)
+    first = Recorder(store, seed_prompt, {"id": "scripted", "label": "scripted"}, {3: {}, 4: {}})
+    run_id = first.start("f" * 64, None, 10, {"prompt": "p"}, "optimize p")
+    for score in scores:
+        first.phase(0)(seed, score, "the prompt")
+    first.finish("interrupted")
+    again = Recorder(store, seed_prompt, {"id": "scripted", "label": "scripted"}, {})
+    assert again.attach(store.get_run(run_id)) == 2
+    key = again.prompt_hash(seed)
+    assert [again.recorded[0][(key, s.index)] for s in scores] == scores
+    assert again.recorded[1] == {} and store.get_run(run_id).status == "running"
     store.close()
 
 

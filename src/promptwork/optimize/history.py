@@ -10,6 +10,7 @@ the test split; each candidate's text is stored as a prompt version as it first 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,22 @@ from promptwork.types import Completion
 
 #: Recorded scores by (candidate's prompt-file hash, example index).
 Recorded = dict[tuple[str, int], ExampleScore]
+#: The fields of a score that the result cell's own columns hold.
+_COLUMNS = frozenset({"index", "passed", "score", "output", "reason", "error", "error_kind"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Grade(CheckResult):
+    """A cell's aggregate grade that also keeps the score's other fields (under ``optimize``
+    in the stored grading), so that a resumed search replays the very same scores."""
+
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = CheckResult.to_dict(self)
+        if self.extra:
+            out["optimize"] = dict(self.extra)
+        return out
 
 
 class Recorder:
@@ -143,7 +160,10 @@ class Recorder:
         number, prompt_hash = self._number(candidate)
         completion = (Completion(score.output, self.provider_id) if score.output is not None
                       else None)
-        grade = CheckResult(score.passed, score.score, score.reason, check_type="aggregate")
+        extra = {f.name: getattr(score, f.name) for f in dataclasses.fields(score)
+                 if f.name not in _COLUMNS and getattr(score, f.name) is not None}
+        grade = _Grade(score.passed, score.score, score.reason, check_type="aggregate",
+                       extra=extra)
         cell = CellResult(CellKey(number, phase, score.index), self.variables.get(score.index, {}),
                           prompt_text, completion, None if score.error else grade, score.error,
                           score.error_kind)
@@ -156,8 +176,10 @@ def _score_of(row: Mapping[str, Any]) -> ExampleScore:
     error = row["error"]
     grading = row["grading"] or {}
     reason = str(error) if error is not None else str(grading.get("reason", ""))
+    names = {f.name for f in dataclasses.fields(ExampleScore)} - _COLUMNS
+    extra = {k: v for k, v in (grading.get("optimize") or {}).items() if k in names}
     return ExampleScore(int(row["test_idx"]), bool(row["success"]), float(row["score"]),
-                        row["output"], reason, error, row["error_kind"])
+                        row["output"], reason, error, row["error_kind"], **extra)
 
 
 class ReplayEvaluator(Evaluator):
