@@ -76,8 +76,18 @@ def completion_to_cache(c: Completion) -> dict[str, Any]:
         "latency_ms": c.latency_ms,
         "cost": c.cost,
         "finish_reason": c.finish_reason,
-        "logprobs": [[t.token, t.logprob] for t in c.logprobs] if c.logprobs else None,
+        "logprobs": [_token_to_cache(t) for t in c.logprobs] if c.logprobs else None,
     }
+
+
+def _token_to_cache(t: TokenLogprob) -> list[Any]:
+    top = [[a.token, a.logprob] for a in t.top]
+    return [t.token, t.logprob, top] if top else [t.token, t.logprob]
+
+
+def _token_from_cache(item: Sequence[Any]) -> TokenLogprob:
+    top = tuple(TokenLogprob(str(a), float(p)) for a, p in item[2]) if len(item) > 2 else ()
+    return TokenLogprob(str(item[0]), float(item[1]), top)
 
 
 def completion_from_cache(value: dict[str, Any], provider_id: str) -> Completion | None:
@@ -90,10 +100,10 @@ def completion_from_cache(value: dict[str, Any], provider_id: str) -> Completion
             latency_ms=float(value.get("latency_ms") or 0.0),
             cost=0.0 if value.get("cost") is not None else None,  # a cache hit costs nothing
             finish_reason=value.get("finish_reason"),
-            logprobs=tuple(TokenLogprob(str(t), float(p)) for t, p in lps) if lps else None,
+            logprobs=tuple(_token_from_cache(t) for t in lps) if lps else None,
             cached=True,
         )
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, IndexError, TypeError, ValueError):
         return None  # a corrupt entry is a miss
 
 

@@ -77,10 +77,12 @@ class Params(BaseModel):
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     response_schema: dict[str, Any] | None = None
     logprobs: bool | None = None
+    #: With ``logprobs``: also the most likely tokens at each position (that many).
+    top_logprobs: int | None = Field(default=None, ge=1, le=20)
 
     @field_validator(
         "temperature", "top_p", "max_tokens", "seed", "frequency_penalty", "presence_penalty",
-        mode="before",
+        "top_logprobs", mode="before",
     )
     @classmethod
     def _no_bool(cls, value: Any) -> Any:
@@ -152,8 +154,24 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class TokenLogprob:
+    """One answer token and its log-probability.
+
+    Attributes:
+        token: The token's text.
+        logprob: Its log-probability.
+        top: The most likely tokens at this position, most likely first (when asked for with
+            ``top_logprobs``).
+    """
+
     token: str
     logprob: float
+    top: tuple[TokenLogprob, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"token": self.token, "logprob": self.logprob}
+        if self.top:
+            out["top"] = [{"token": t.token, "logprob": t.logprob} for t in self.top]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +211,7 @@ class Completion:
             "cost": self.cost,
             "finish_reason": self.finish_reason,
             "logprobs": (
-                [{"token": t.token, "logprob": t.logprob} for t in self.logprobs]
-                if self.logprobs is not None
-                else None
+                [t.to_dict() for t in self.logprobs] if self.logprobs is not None else None
             ),
             "cached": self.cached,
         }

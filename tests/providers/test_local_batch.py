@@ -549,6 +549,25 @@ def test_batched_logprobs(sequential: LocalProvider, batched: LocalProvider) -> 
         assert all(t.logprob <= 0 and math.isfinite(t.logprob) for t in got.logprobs)
 
 
+def test_top_logprobs(sequential: LocalProvider, batched: LocalProvider) -> None:
+    """``top_logprobs``: the most likely tokens of each position, best first, on both paths
+    (through the worker processes too); greedy decoding picks the first of them."""
+    params = Params(temperature=0, max_tokens=4, logprobs=True, top_logprobs=3)
+    cells: list[Cell] = [(p, params) for p in COMPLETIONS[:8]]
+    reference = [sequential.complete_sync(*cell) for cell in cells]
+    for seq, got in zip(reference, ok(run(batched, cells)), strict=True):
+        for result in (seq, got):
+            assert result.logprobs
+            for t in result.logprobs:
+                values = [a.logprob for a in t.top]
+                assert len(values) == 3 and values == sorted(values, reverse=True)
+                assert values[0] <= 0 and math.isfinite(values[-1])
+                assert t.top[0].token == t.token and abs(values[0] - t.logprob) < 1e-3
+    plain = sequential.complete_sync(COMPLETIONS[0], Params(temperature=0, max_tokens=2,
+                                                            logprobs=True))
+    assert plain.logprobs and all(t.top == () for t in plain.logprobs)
+
+
 # -- 7. settings ---------------------------------------------------------------------------------
 
 

@@ -12,13 +12,14 @@ included) can never exceed the limit either. Proposer calls are counted separate
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from promptwork.errors import PromptworkError, ProviderError
 from promptwork.providers.base import Provider
-from promptwork.types import Completion, Params, RenderedPrompt
+from promptwork.types import Completion, Params, RenderedPrompt, TokenLogprob
 
 
 class BudgetExhausted(PromptworkError):
@@ -151,6 +152,8 @@ class ExampleScore:
         reason: The checks' reason (or the error).
         error: The call or render error, if any.
         error_kind: ``template`` or the provider error's kind.
+        gold_logprob: The log-probability the model gave the reference answer (see
+            :func:`gold_logprob`), when the provider returned logprobs.
     """
 
     index: int
@@ -160,10 +163,55 @@ class ExampleScore:
     reason: str = ""
     error: str | None = None
     error_kind: str | None = None
+    gold_logprob: float | None = None
 
     def value(self, metric: str) -> float:
         """The per-example metric: 1/0 for ``pass``, the weighted score for ``score``."""
         return self.score if metric == "score" else (1.0 if self.passed else 0.0)
+
+
+#: The gold log-probability of an answer that shows no trace of the gold answer.
+GOLD_FLOOR = -20.0
+
+
+def gold_logprob(
+    gold: str | None, output: str, logprobs: Sequence[TokenLogprob] | None
+) -> float | None:
+    """The log-probability the model gave the gold answer, approximated from one answer's logprobs.
+
+    - The output starts with the gold answer (after leading whitespace): the sum of the logprobs of
+      the tokens that cover it (exact, but for a last token running past the answer's end).
+    - Else, the sampled token or one of the most likely tokens (``top_logprobs``) at the first
+      position is a prefix of the gold answer: that token's logprob (a bound on the answer's
+      logprob from above, and on the first token only).
+    - Else :data:`GOLD_FLOOR`: the true value is lower than the alternatives seen, not known.
+
+    Returns ``None`` without a gold answer or without logprobs. Matching is case-sensitive.
+    """
+    target = (gold or "").strip()
+    if not target or not logprobs:
+        return None
+    body = output.lstrip()
+    if body.startswith(target):
+        need, covered, total = len(output) - len(body) + len(target), 0, 0.0
+        for token in logprobs:
+            if covered >= need:
+                break
+            total += token.logprob
+            covered += len(token.token)
+        return total
+    first = logprobs[0]
+    found = [t.logprob for t in (first, *first.top)
+             if t.token.strip() and target.startswith(t.token.strip())]
+    return max(found) if found else GOLD_FLOOR
+
+
+def gold_mean(scores: Sequence[ExampleScore]) -> float | None:
+    """Mean gold logprob over ``scores``; ``None`` unless every one has it."""
+    values = [s.gold_logprob for s in scores]
+    if not values or any(v is None for v in values):
+        return None
+    return math.fsum(v for v in values if v is not None) / len(values)
 
 
 def text_hash(text: str) -> str:

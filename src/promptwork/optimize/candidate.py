@@ -23,12 +23,12 @@ from promptwork.checks.base import CheckContext, CheckResult, CheckSpec, aggrega
 from promptwork.checks.registry import arun_check
 from promptwork.errors import ConfigError, ProviderError, TemplateError
 from promptwork.grading import GraderPool
-from promptwork.optimize.budget import Budget, ExampleScore, ScoreCache, text_hash
+from promptwork.optimize.budget import Budget, ExampleScore, ScoreCache, gold_logprob, text_hash
 from promptwork.optimize.data import Example
 from promptwork.optimize.layout import Layout, parse_body
 from promptwork.prompts import PromptTemplate, _load_prompt_file
 from promptwork.templates import TemplateEngine
-from promptwork.types import Completion, RenderedPrompt
+from promptwork.types import Completion, Params, RenderedPrompt
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,8 @@ class Candidate:
 
 
 OnScore = Callable[[Candidate, ExampleScore, str], None]
+#: Most likely tokens asked for at each position, where the provider can return them.
+TOP_LOGPROBS = 5
 
 
 class Evaluator:
@@ -166,6 +168,12 @@ class Evaluator:
         base_dir: Folder that checks' ``file://`` references resolve against.
         graders: The grading models of model-graded checks (``llm-rubric``...).
         on_score: Told about every new per-example score (with the prompt text sent).
+        gold_logprobs: Ask for logprobs where they serve (below).
+
+    Where the task provider supports ``logprobs``, the calls of examples with a reference answer
+    ask for them (and for the ``top_logprobs`` most likely tokens where supported), so that each
+    score carries the gold answer's log-probability (a tie-breaker when racing). That changes
+    those calls' store cache keys.
     """
 
     def __init__(
@@ -179,6 +187,7 @@ class Evaluator:
         base_dir: Path | None = None,
         graders: GraderPool | None = None,
         on_score: OnScore | None = None,
+        gold_logprobs: bool = True,
     ):
         self.seed = seed
         self.caller = caller
@@ -190,6 +199,12 @@ class Evaluator:
         self.on_score = on_score
         self._engine = TemplateEngine()
         self._templates: dict[str, PromptTemplate | TemplateError] = {}
+        supported = caller.provider.supported_params
+        self._logprobs: dict[str, Any] = {}
+        if gold_logprobs and "logprobs" in supported:
+            self._logprobs["logprobs"] = True
+            if "top_logprobs" in supported:
+                self._logprobs["top_logprobs"] = TOP_LOGPROBS
 
     def template(self, candidate: Candidate) -> PromptTemplate:
         """The candidate as a loaded prompt (cached).
@@ -274,7 +289,7 @@ class Evaluator:
                 self._put(cand, ExampleScore(e.index, False, 0.0, None, str(exc), str(exc),
                                              "template"))
         self.budget.refund(len(todo) - len(sendable))
-        items = [(prompt, template.params) for _, _, prompt, template in sendable]
+        items = [(prompt, self.params(template.params, e)) for _, e, prompt, template in sendable]
         provider = self.caller.provider
         if provider.capabilities.batching and len(items) > 1:
             size = max(1, int(getattr(provider, "batch_size", 16)))
@@ -285,6 +300,12 @@ class Evaluator:
             outcomes = list(await asyncio.gather(*(self.caller.call(*item) for item in items)))
         for (cand, e, prompt, _), outcome in zip(sendable, outcomes, strict=True):
             self._put(cand, await self._grade(e, prompt, outcome), prompt.as_text())
+
+    def params(self, params: Params, example: Example) -> Params:
+        """The call's parameters: the prompt's, asking for logprobs where they serve."""
+        if not self._logprobs or example.reference is None or not example.reference.strip():
+            return params
+        return params.merged(self._logprobs)
 
     async def _grade(
         self, example: Example, prompt: RenderedPrompt, outcome: Completion | ProviderError
@@ -305,4 +326,6 @@ class Evaluator:
         ]
         grade = aggregate(graded)
         passed = grade.passed if test.threshold is None else grade.score >= test.threshold
-        return ExampleScore(example.index, passed, grade.score, outcome.text, grade.reason)
+        gold = gold_logprob(example.reference, outcome.text, outcome.logprobs)
+        return ExampleScore(example.index, passed, grade.score, outcome.text, grade.reason,
+                            gold_logprob=gold)

@@ -4,8 +4,10 @@ Racing compares candidates on the *same* validation examples, in the same order:
 is scored on a first rung of a few examples, the better half goes on to twice as many, and so on
 (a candidate that a paired sign test shows clearly behind the rung's leader is dropped even from
 the better half); only the finalists are scored on the whole validation split. The score cache
-makes each rung cost only its new examples. A candidate replaces the incumbent only with a higher
-score on the whole validation split.
+makes each rung cost only its new examples. Within a rung, candidates with the same mean metric
+are ordered by the mean log-probability of the gold answers where all of them have it (see
+:func:`rank`). A candidate replaces the incumbent only with a higher score on the whole validation
+split.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+from promptwork.optimize.budget import gold_mean
 from promptwork.optimize.candidate import Candidate
 from promptwork.optimize.data import Example
 from promptwork.optimize.state import Scored, SearchState, Strategy, mean_of
@@ -79,8 +82,8 @@ async def race(
                 total += cost
         scored = await state.evaluator.score_many([(c, subset) for c in affordable])
         means = [mean_of(scores, state.metric) for scores in scored]
-        ranked = sorted(zip(means, range(len(affordable)), affordable, strict=True),
-                        key=lambda m: (-m[0], m[1]))
+        order = rank(means, [gold_mean(scores) for scores in scored])
+        ranked = [(means[i], i, affordable[i]) for i in order]
         for mean, _, cand in ranked:
             results[cand.hash] = Scored(cand, mean, size, state.budget.spent)
         if size == len(val) or not ranked:
@@ -93,6 +96,26 @@ async def race(
             log(f"  rung of {size} examples: {len(kept)} go on, {len(ranked) - len(kept)} "
                 "dropped")
     return list(results.values())
+
+
+def rank(means: Sequence[float], golds: Sequence[float | None]) -> list[int]:
+    """Candidate positions, best first: by mean metric, then (among candidates with the same
+    mean that all have one) by mean gold log-probability, then by position.
+
+    The gold log-probability only orders candidates that the metric cannot tell apart; it never
+    overrides a difference in the metric.
+    """
+    tied: dict[float, list[int]] = {}
+    for i, mean in enumerate(means):
+        tied.setdefault(mean, []).append(i)
+    out: list[int] = []
+    for mean in sorted(tied, reverse=True):
+        group = tied[mean]
+        values = [golds[i] for i in group]
+        if len(group) > 1 and all(v is not None for v in values):
+            group = sorted(group, key=lambda i: -(golds[i] or 0.0))
+        out.extend(group)
+    return out
 
 
 def _clearly_worse(

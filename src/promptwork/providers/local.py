@@ -70,6 +70,7 @@ class LocalProvider(Provider):
         {
             "temperature", "top_p", "max_tokens", "stop", "seed",
             "frequency_penalty", "presence_penalty", "response_schema", "logprobs",
+            "top_logprobs",
         }
     )
 
@@ -243,7 +244,8 @@ class LocalProvider(Provider):
             out = self._call(prompt, params, stream=False, recorder=recorder)
             choice = out["choices"][0]
             text = choice["text"] or ""
-            logprobs = recorder.result(model.llama, text) if recorder is not None else None
+            logprobs = (recorder.result(model.llama, text, params.top_logprobs or 0)
+                        if recorder is not None else None)
         usage = out.get("usage") or {}
         return Completion(
             text=text or "",
@@ -430,8 +432,11 @@ class _LogprobRecorder:
         self.rows.append((logits.copy(), peak + float(np.log(np.sum(np.exp(logits - peak))))))
         return logits
 
-    def result(self, llama: Any, text: str) -> tuple[TokenLogprob, ...]:
-        """Pairs of (token text, logprob), cut where the returned text ends (stop sequences)."""
+    def result(self, llama: Any, text: str, top: int = 0) -> tuple[TokenLogprob, ...]:
+        """Pairs of (token text, logprob), cut where the returned text ends (stop sequences),
+        with the ``top`` most likely tokens of each position."""
+        from promptwork.providers.local_batch import token_text, top_logprobs
+
         encoded = text.encode()
         out: list[TokenLogprob] = []
         length = 0
@@ -447,7 +452,9 @@ class _LogprobRecorder:
             piece = llama.detokenize([token])
             length += len(piece)
             text_piece = piece.decode("utf-8", errors="replace")
-            out.append(TokenLogprob(text_piece, float(row[token]) - norm))
+            alternatives = tuple(TokenLogprob(token_text(llama, t), p)
+                                 for t, p in (top_logprobs(row, top) if top else ()))
+            out.append(TokenLogprob(text_piece, float(row[token]) - norm, alternatives))
         return tuple(out)
 
 

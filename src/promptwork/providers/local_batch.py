@@ -46,6 +46,8 @@ class Request:
 class Result:
     tokens: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
+    #: Per token, the (token, logprob) pairs of the most likely tokens (``top_logprobs``).
+    top: list[list[tuple[int, float]]] = field(default_factory=list)
     text: str = ""
     finish: str = "length"
     prompt_tokens: int = 0
@@ -245,8 +247,12 @@ class BatchDecoder:
             self._decode()
             for s, idx in sample_at.items():
                 slot = slots[s]
-                token, logprob = self._sample(slot, self._logits(idx))
-                if self._step(slot, token, logprob):
+                logits = self._logits(idx)
+                token, logprob = self._sample(slot, logits)
+                params = slot.request.params
+                top = top_logprobs(logits, params.top_logprobs) if (
+                    params.logprobs and params.top_logprobs) else None
+                if self._step(slot, token, logprob, top):
                     self._finish(slot)
                     del slots[s]
                 else:
@@ -268,7 +274,8 @@ class BatchDecoder:
         slot.pos += len(head)
         slot.feed = last
 
-    def _step(self, slot: _Slot, token: int, logprob: float) -> bool:
+    def _step(self, slot: _Slot, token: int, logprob: float,
+              top: list[tuple[int, float]] | None = None) -> bool:
         """Record a sampled token; True when the sequence is finished."""
         result = slot.result
         if self._lib.llama_vocab_is_eog(self._vocab, token):
@@ -276,6 +283,8 @@ class BatchDecoder:
             return True
         result.tokens.append(token)
         result.logprobs.append(logprob)
+        if top is not None:
+            result.top.append(top)
         slot.gen_bytes += self.llama.detokenize([token])
         if slot.request.stops:
             text = slot.gen_bytes.decode("utf-8", errors="ignore")
@@ -300,13 +309,35 @@ def logprob_pieces(llama: Any, result: Result) -> tuple[TokenLogprob, ...]:
     out: list[TokenLogprob] = []
     length = 0
     limit = len(result.text.encode())
-    for token, logprob in zip(result.tokens, result.logprobs, strict=True):
+    for i, (token, logprob) in enumerate(zip(result.tokens, result.logprobs, strict=True)):
         if length >= limit and out:
             break
         piece = llama.detokenize([token])
         length += len(piece)
-        out.append(TokenLogprob(piece.decode("utf-8", errors="replace"), logprob))
+        top = result.top[i] if i < len(result.top) else []
+        out.append(TokenLogprob(piece.decode("utf-8", errors="replace"), logprob,
+                                tuple(TokenLogprob(token_text(llama, t), p) for t, p in top)))
     return tuple(out)
+
+
+def token_text(llama: Any, token: int) -> str:
+    text: str = llama.detokenize([token]).decode("utf-8", errors="replace")
+    return text
+
+
+def top_logprobs(logits: Any, k: int) -> list[tuple[int, float]]:
+    """The ``k`` most likely tokens under ``logits`` and their log-probabilities, best first
+    (``k`` passes of ``argmax``: ~0.5 ms for k = 5 over Gemma's 262k-token vocabulary)."""
+    x = np.asarray(logits)
+    peak = float(x.max())
+    norm = peak + float(np.log(np.exp(x - peak).sum(dtype=np.float64)))
+    rest = x.copy()
+    out: list[tuple[int, float]] = []
+    for _ in range(min(k, x.shape[0])):
+        t = int(rest.argmax())
+        out.append((t, float(x[t]) - norm))
+        rest[t] = -np.inf
+    return out
 
 
 def _common_prefix(token_lists: Sequence[list[int]]) -> list[int]:

@@ -2,12 +2,14 @@
 
 Answers can be a list (used in order, then the last one repeats), a mapping from a substring of
 the prompt to the answer, or a function of the prompt. An answer that is a :class:`ProviderError`
-is raised, which lets tests exercise error handling.
+is raised, which lets tests exercise error handling. An answer that is a :class:`Completion` is
+returned as it is (logprobs included only when asked for), to script logprobs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -15,7 +17,7 @@ from promptwork.errors import ConfigError, ProviderError
 from promptwork.providers.base import COMMON_PARAMS, Provider, Stopwatch
 from promptwork.types import Capabilities, Completion, Params, RenderedPrompt, Usage
 
-Answer = str | ProviderError
+Answer = str | Completion | ProviderError
 Script = Sequence[Answer] | Mapping[str, Answer] | Callable[[RenderedPrompt, Params], Answer]
 
 
@@ -34,7 +36,7 @@ class ScriptedProvider(Provider):
     """
 
     supported_params = COMMON_PARAMS | {
-        "frequency_penalty", "presence_penalty", "response_schema", "logprobs",
+        "frequency_penalty", "presence_penalty", "response_schema", "logprobs", "top_logprobs",
     }
 
     def __init__(
@@ -74,6 +76,9 @@ class ScriptedProvider(Provider):
         answer = self._answer(prompt, params)
         if isinstance(answer, ProviderError):
             raise answer
+        if isinstance(answer, Completion):
+            return dataclasses.replace(answer, provider=self.id, latency_ms=watch.ms(),
+                                       logprobs=answer.logprobs if params.logprobs else None)
         if params.max_tokens is not None:
             answer = " ".join(answer.split(" ")[: params.max_tokens])
         for stop in params.stop or ():
