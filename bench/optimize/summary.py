@@ -1,0 +1,96 @@
+"""Summarize bench/optimize/results.jsonl as Markdown tables (mean +- sd over seeds).
+
+Usage: .venv/bin/python bench/optimize/summary.py [results.jsonl]
+
+Per task and budget: test accuracy of the seed prompt and of each method's final prompt (mean +-
+sd over the seeds that finished), task-model calls used by the search, proposer calls, seconds.
+Then, per budget, the average over the tasks every method finished, and for promptwork each
+run's exact McNemar test against the seed prompt on the same 100 test examples.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from promptwork.stats import compare_pass_fail
+
+HERE = Path(__file__).resolve().parent
+ORDER = ("seed", "promptwork", "bfsrs", "mipro", "gepa", "server-seed")
+
+
+def acc(values: list[int]) -> float:
+    return 100.0 * sum(values) / len(values)
+
+
+def fmt(xs: list[float]) -> str:
+    if not xs:
+        return "-"
+    sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
+    return f"{statistics.mean(xs):.1f} +- {sd:.1f} (n={len(xs)})"
+
+
+def main() -> None:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "results.jsonl"
+    records = [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    by: dict[tuple[str, int, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        by[(r["task"], r["budget"], r["method"])].append(r)
+        if r["method"] == "promptwork":
+            by[(r["task"], r["budget"], "seed")].append(
+                {**r, "method": "seed", "test_best": r["test_seed"], "search_calls": 0,
+                 "proposer_calls": 0, "seconds": 0})
+    tasks = sorted({t for t, _, _ in by})
+    budgets = sorted({b for _, b, _ in by})
+    methods = [m for m in ORDER if any(k[2] == m for k in by)]
+    for budget in budgets:
+        print(f"\n### Budget {budget} task-model calls\n")
+        print("| task | " + " | ".join(methods) + " |")
+        print("|---|" + "---|" * len(methods))
+        for task in tasks:
+            cells = []
+            for m in methods:
+                rs = [r for r in by.get((task, budget, m), []) if r.get("test_best")]
+                errors = sum(1 for r in by.get((task, budget, m), []) if r.get("error"))
+                cell = fmt([acc(r["test_best"]) for r in rs])
+                if rs and m != "seed":
+                    calls = statistics.mean(r.get("search_calls") or 0 for r in rs)
+                    prop = statistics.mean(r.get("proposer_calls") or 0 for r in rs)
+                    secs = statistics.mean(r.get("seconds") or 0 for r in rs)
+                    cell += f"; {calls:.0f} calls, {prop:.0f} prop., {secs:.0f} s"
+                if errors:
+                    cell += f"; {errors} error(s)"
+                cells.append(cell)
+            print(f"| {task} | " + " | ".join(cells) + " |")
+        complete = [t for t in tasks if all(by.get((t, budget, m)) for m in methods)]
+        if complete:
+            means = []
+            for m in methods:
+                per_task = [statistics.mean(acc(r["test_best"]) for r in by[(t, budget, m)]
+                                            if r.get("test_best")) for t in complete]
+                means.append(f"{statistics.mean(per_task):.1f}")
+            print(f"| **mean over {', '.join(complete)}** | " + " | ".join(means) + " |")
+        print()
+        for task in tasks:
+            for r in by.get((task, budget, "promptwork"), []):
+                c = compare_pass_fail([bool(x) for x in r["test_seed"]],
+                                      [bool(x) for x in r["test_best"]])
+                verdict = ("better" if c.p_value < 0.05 and c.c > c.b else
+                           "WORSE" if c.p_value < 0.05 else "no significant difference")
+                print(f"- {task} seed {r['seed']}: promptwork {acc(r['test_best']):.0f} vs seed "
+                      f"{acc(r['test_seed']):.0f} (McNemar p={c.p_value:.3g}: {verdict}); "
+                      f"change: {r.get('change')}")
+    errors = [r for r in records if r.get("error")]
+    if errors:
+        print("\nErrors (the method's seed program stands where it crashed):")
+        for r in errors:
+            print(f"- {r['task']} {r['budget']} seed {r['seed']} {r['method']}: "
+                  f"{str(r['error'])[:200]}")
+
+
+if __name__ == "__main__":
+    main()
