@@ -13,7 +13,15 @@ Example:
 from promptwork.optimize.api import OptimizeResult, aoptimize, optimize
 from promptwork.optimize.budget import Budget, BudgetExhausted, ExampleScore, ScoreCache
 from promptwork.optimize.candidate import Candidate, Demo, Evaluator, SeedPrompt
-from promptwork.optimize.data import Example, SearchData, Splits, make_splits, parse_split
+from promptwork.optimize.data import (
+    Example,
+    SearchData,
+    Splits,
+    make_splits,
+    parse_split,
+    splits_by_variable,
+)
+from promptwork.optimize.html import render_html
 from promptwork.optimize.plan import Plan, plan_optimization
 from promptwork.optimize.report import AblationRow, SplitScore, read_provenance
 
@@ -39,4 +47,6 @@ __all__ = [
     "parse_split",
     "plan_optimization",
     "read_provenance",
+    "render_html",
+    "splits_by_variable",
 ]

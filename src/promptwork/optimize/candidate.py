@@ -170,8 +170,8 @@ class Evaluator:
         on_score: Told about every new per-example score (with the prompt text sent).
         gold_logprobs: Ask for logprobs where they serve (below).
 
-    Where the task provider supports ``logprobs``, the calls of examples with a reference answer
-    ask for them (and for the ``top_logprobs`` most likely tokens where supported), so that each
+    Where the task provider supports ``logprobs`` and ``top_logprobs`` (the embedded model), the
+    calls of examples with a reference answer ask for them, so that each
     score carries the gold answer's log-probability (a tie-breaker when racing). That changes
     those calls' store cache keys.
     """
@@ -201,10 +201,10 @@ class Evaluator:
         self._templates: dict[str, PromptTemplate | TemplateError] = {}
         supported = caller.provider.supported_params
         self._logprobs: dict[str, Any] = {}
-        if gold_logprobs and "logprobs" in supported:
-            self._logprobs["logprobs"] = True
-            if "top_logprobs" in supported:
-                self._logprobs["top_logprobs"] = TOP_LOGPROBS
+        # Only where the alternatives come back too (the embedded model): some API models list
+        # logprobs yet refuse them, and without alternatives the signal is mostly the floor.
+        if gold_logprobs and {"logprobs", "top_logprobs"} <= set(supported):
+            self._logprobs = {"logprobs": True, "top_logprobs": TOP_LOGPROBS}
 
     def template(self, candidate: Candidate) -> PromptTemplate:
         """The candidate as a loaded prompt (cached).

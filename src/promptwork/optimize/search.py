@@ -155,7 +155,7 @@ def combine(state: SearchState) -> list[Candidate]:
         cand = scored.candidate
         if cand.origin == "demos" and (best_demo is None or gain > best_demo[0]):
             best_demo = (gain, cand)
-        if cand.origin in ("components", "instructions") and (
+        if cand.origin in ("components", "instructions", "reflect") and (
             best_text is None or gain > best_text[0]
         ):
             best_text = (gain, cand)
