@@ -138,7 +138,7 @@ def main() -> None:
 
     train, val, test = (examples(task[k]) for k in ("train", "val", "test"))
     task_lm = ServerLM(args.task_base, "text", max_tokens=12)
-    proposer = ServerLM(args.proposer_base, "chat", max_tokens=400, temperature=0.8)
+    proposer = ServerLM(args.proposer_base, "chat", max_tokens=150, temperature=0.8)
     dspy.configure(lm=task_lm, adapter=TaskAdapter())
     signature = dspy.Signature("input -> output", instructions=task["instruction"])
     program = dspy.Predict(signature)
