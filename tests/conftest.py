@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,22 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fakeserver import FakeServer
+from promptwork.providers.local_models import cache_dir
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Tests neither read nor write the user's promptwork cache (decoding calibrations) and never
+    calibrate on their own, so the default decoding layout is the rule's on every machine. The
+    user's verified-models stamp is copied so that model files are not re-hashed."""
+    cache = tmp_path_factory.mktemp("promptwork-cache")
+    stamp = cache_dir() / "verified-models.json"
+    if stamp.is_file():
+        shutil.copy(stamp, cache / stamp.name)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PROMPTWORK_CACHE_DIR", str(cache))
+        mp.setenv("PROMPTWORK_AUTO_CALIBRATE", "0")
+        yield cache
 
 
 @pytest.fixture

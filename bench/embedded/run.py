@@ -189,10 +189,14 @@ def main() -> None:
     import promptwork as pw
 
     t = time.perf_counter()
-    pw.create_provider("local:gemma3-270m").model  # noqa: B018 - loads into the pool
+    provider = pw.create_provider("local:gemma3-270m")
+    provider.model  # noqa: B018 - loads into the pool
     pw_load = time.perf_counter() - t
     print(f"machine: {os.cpu_count()} cores, {threads} threads; model load: plain "
           f"{plain_load:.2f} s, promptwork {pw_load:.2f} s (excluded below)")
+    # The default decoding layout: calibrated on first use when there is no calibration yet
+    # (set-up, excluded like the model load).
+    print(f"promptwork eval layout: {provider.layout_choice().text()}")  # type: ignore[attr-defined]
     work = Path(tempfile.mkdtemp(prefix="pw-embedded-"))
     if args.compare_workers:
         compare_workers(work, args.rounds, threads)

@@ -71,7 +71,9 @@ def test_models_table(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mo
     assert "local:gemma3-270m (default)" in out
     assert "local:smollm2" in out
     assert "anthropic" in out and "openai" in out
-    assert "worker process(es) x" in out
+    # No calibration in the tests' private cache: the rule decides, and says how to calibrate.
+    assert ("local:gemma3-270m in promptwork eval: 2 workers x 1 thread (rule: no calibration; "
+            "run promptwork models --calibrate)") in out or "1 process x 1 thread (rule" in out
 
 
 def test_missing_sdk_shows_the_pip_extra(

@@ -240,6 +240,7 @@ def test_builtin_file_matches_pinned_sha256(smollm2: LocalProvider) -> None:
 
 
 def test_verify_detects_a_wrong_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PROMPTWORK_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     model = tmp_path / "model.gguf"
     model.write_bytes(b"GGUF not really a model")
@@ -260,6 +261,7 @@ def test_verify_detects_a_wrong_digest(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_verify_trusts_its_stamp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PROMPTWORK_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     model = tmp_path / "m.gguf"
     model.write_bytes(b"abc")

@@ -88,6 +88,9 @@ def _decoding_note(run: EvalRun) -> str | None:
             how = s.get("decoding", "sequential")
             if how == "batched":
                 how += f" (width {s.get('batch_width')})"
+            if s.get("layout"):  # what was used and why (calibrated, rule or option)
+                notes.append(f"{p['label']}: {how}, {s['layout']} ({s.get('layout_why')})")
+                continue
             workers = s.get("workers") or 1
             procs = f"{workers} worker processes x " if workers > 1 else ""
             notes.append(f"{p['label']}: {how}, {procs}{s.get('n_threads')} thread(s)")

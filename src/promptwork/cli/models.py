@@ -12,7 +12,8 @@ from rich.text import Text
 
 from promptwork.cli.output import console
 from promptwork.errors import ConfigError
-from promptwork.providers.local import default_threads, default_workers
+from promptwork.providers.local import default_threads
+from promptwork.providers.local_layout import LayoutChoice, default_choice
 from promptwork.providers.local_models import BUILTIN_MODELS, DEFAULT_MODEL, POOL
 from promptwork.providers.registry import EXAMPLES, known_prefixes
 from promptwork.secrets import KEY_VARS, Secrets
@@ -23,8 +24,14 @@ _SDKS = {"openai": "openai", "anthropic": "anthropic", "google": "google.genai",
 
 @click.command("models")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def models_command(as_json: bool) -> None:
+@click.option("--calibrate", "calibrate", is_flag=False, flag_value=DEFAULT_MODEL, default=None,
+              metavar="[MODEL]",
+              help="Time the decoding layouts (one process with all threads, or worker processes "
+                   "with one thread each) of MODEL (default: the default model) on this machine "
+                   "and keep the fastest for promptwork eval.")
+def models_command(as_json: bool, calibrate: str | None) -> None:
     """List the built-in local models and which providers are configured."""
+    calibrated = _calibrate(calibrate, as_json) if calibrate is not None else None
     local: list[dict[str, Any]] = []
     for name, spec in BUILTIN_MODELS.items():
         try:
@@ -37,8 +44,7 @@ def models_command(as_json: bool) -> None:
             "id": f"local:{name}", "default": f"local:{name}" == DEFAULT_MODEL,
             "mode": "chat" if spec.chat else "completion", "description": spec.description,
             "status": status, "path": where, "threads": default_threads(),
-            "eval_decoding": {"mode": "batched", "batch_width": 16,
-                              "workers": default_workers()},
+            "eval_decoding": _decoding(default_choice(spec.sha256)),
         })
     secrets = Secrets()
     providers = []
@@ -54,7 +60,10 @@ def models_command(as_json: bool) -> None:
         providers.append({"prefix": prefix, "example": EXAMPLES.get(prefix, ""),
                           "sdk": "installed" if installed else extra, "key": key})
     if as_json:
-        click.echo(json.dumps({"local": local, "providers": providers}, indent=2))
+        data: dict[str, Any] = {"local": local, "providers": providers}
+        if calibrated is not None:
+            data["calibrated"] = calibrated
+        click.echo(json.dumps(data, indent=2))
         return
     out = console()
     table = Table(title="Embedded models (run in-process, offline)")
@@ -64,6 +73,9 @@ def models_command(as_json: bool) -> None:
         table.add_row(*map(Text, (m["id"] + (" (default)" if m["default"] else ""), m["mode"],
                                   m["description"], m["status"])))
     out.print(table)
+    for m in local:
+        d = m["eval_decoding"]
+        out.print(f"{m['id']} in promptwork eval: {d['layout']} ({d['why']})", markup=False)
     ptable = Table(title="Providers")
     for col in ("provider", "ids", "SDK", "API key"):
         ptable.add_column(col)
@@ -71,9 +83,32 @@ def models_command(as_json: bool) -> None:
         # Text, not markup: "pip install 'promptwork[openai]'" must keep its brackets.
         ptable.add_row(*map(Text, (p["prefix"], p["example"], p["sdk"], p["key"])))
     out.print(ptable)
-    workers = default_workers()
     out.print(
-        f"embedded decoding: promptwork eval batches cells of one template (width 16) in "
-        f"{workers} worker process(es) x {1 if workers > 1 else default_threads()} thread(s); "
-        "promptwork run and --sequential decode one call at a time",
+        "embedded decoding: promptwork eval batches cells of one template (width 16); groups of "
+        "8+ cells use the layout above (worker processes or this process), smaller ones this "
+        "process with all threads; promptwork run and --sequential decode one call at a time; "
+        "promptwork models --calibrate [MODEL] times the layouts on this machine",
         style="dim", markup=False)
+
+
+def _decoding(choice: LayoutChoice) -> dict[str, Any]:
+    layout = choice.layout
+    return {"mode": "batched", "batch_width": 16, "workers": layout.workers,
+            "threads": layout.threads, "layout": layout.describe(), "source": choice.source,
+            "why": choice.why}
+
+
+def _calibrate(model: str, quiet: bool) -> dict[str, Any]:
+    """Calibrate one embedded model (``local:NAME``, ``NAME`` or a GGUF path)."""
+    from promptwork.providers.local import LocalProvider
+
+    name = model.removeprefix("local:") or "gemma3-270m"
+    err = console(stderr=True)
+    if not quiet:
+        err.print(f"calibrating local:{name}: timing each decoding layout on a fixed batch "
+                  "(a few seconds)...", style="dim", markup=False)
+    provider = LocalProvider(f"local:{name}", name)
+    choice = provider.calibrate()
+    if not quiet:
+        console().print(f"local:{name}: {choice.text()}", markup=False)
+    return {"id": f"local:{name}", **_decoding(choice)}

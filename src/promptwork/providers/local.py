@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from promptwork.errors import ConfigError, ProviderError
 from promptwork.providers.base import Provider, Stopwatch
-from promptwork.providers.local_models import POOL, LoadedModel, ModelPool
+from promptwork.providers.local_layout import LayoutChoice, resolve_layout, rule_layout
+from promptwork.providers.local_models import POOL, LoadedModel, ModelPool, file_sha256
 
 if TYPE_CHECKING:
     # Imported when first used: the batch decoder needs NumPy (~90 ms of start-up), which a
@@ -45,11 +46,9 @@ def default_threads() -> int:
 
 
 def default_workers() -> int:
-    """Decoding processes for batched mode: one per core, one thread each, up to 4.
-
-    Measured on 2 cores (bench/embedded): 2 processes x 1 thread beat 1 process x 2 threads.
-    """
-    return max(1, min(4, os.cpu_count() or 1))
+    """The rule's decoding processes for batched mode (one per core, up to 4), used where no
+    calibration exists; see :mod:`promptwork.providers.local_layout`."""
+    return rule_layout().workers
 
 
 class LocalProvider(Provider):
@@ -59,7 +58,10 @@ class LocalProvider(Provider):
         id: The model id.
         model: Built-in name (``gemma3-270m``, ``smollm2``) or a GGUF path.
         config: ``n_ctx`` (default 2048), ``n_threads`` (default: all cores), ``n_threads_batch``,
-            ``mode`` (``chat`` or ``completion``; default from the model).
+            ``mode`` (``chat`` or ``completion``; default from the model), ``decoding``
+            (``batched`` or ``sequential``), ``batch_width``, ``workers`` (decoding processes
+            of one thread each; default ``auto``: the layout calibrated on this machine, else
+            a rule; an explicit ``n_threads`` alone means one process with that many threads).
         pool: Where loaded models live (the process pool by default).
     """
 
@@ -105,11 +107,12 @@ class LocalProvider(Provider):
         )
         self.batch_size = GROUP_SIZE
         workers = config.get("workers", "auto")
-        if workers == "auto":
-            workers = default_workers()
-        if not isinstance(workers, int) or workers < 1:
+        if workers != "auto" and (isinstance(workers, bool) or not isinstance(workers, int)
+                                  or workers < 1):
             raise ConfigError(f"{id}: workers must be a positive integer or 'auto'")
-        self.workers = workers if self.decoding == "batched" else 1
+        self._workers_option: int | str = workers
+        self._threads_given = "n_threads" in config
+        self._layout: LayoutChoice | None = None
         self._pool = pool or POOL
         self.path, builtin = self._pool.resolve(model)
         threads = int(config.get("n_threads", default_threads()))
@@ -175,6 +178,48 @@ class LocalProvider(Provider):
         eos: str = self.model.extras["eos"]
         return [eos] if eos else []
 
+    @property
+    def workers(self) -> int:
+        """Decoding processes for groups of at least ``WORKERS_FROM`` cells (1: this process)."""
+        return self.layout_choice().layout.workers
+
+    def layout_choice(self) -> LayoutChoice:
+        """The decoding layout and why: explicit options, else this machine's calibration
+        (made now, once, if there is none and auto-calibration is on), else the rule."""
+        if self._layout is None:
+            self._layout = resolve_layout(
+                sequential=self.decoding == "sequential", workers=self._workers_option,
+                threads=self.settings["n_threads"], threads_given=self._threads_given,
+                sha256=self._sha256, calibrate=self._calibrate)
+        return self._layout
+
+    def calibrate(self) -> LayoutChoice:
+        """Time the decoding layouts on this machine now and store the fastest for this model
+        (``promptwork models --calibrate``); explicit ``workers``/``n_threads`` still win."""
+        choice = self._calibrate(self._sha256())
+        explicit = (self.decoding == "sequential" or self._workers_option != "auto"
+                    or self._threads_given)
+        if not explicit:
+            self._layout = choice
+        return choice
+
+    def _sha256(self) -> str:
+        return self._builtin.sha256 if self._builtin else file_sha256(self.path)
+
+    def _calibrate(self, sha256: str) -> LayoutChoice:
+        from promptwork.providers.local_calibrate import calibrate_model
+
+        choice, runner = calibrate_model(self.model.llama, self.path, sha256, self.batch_width,
+                                         self._decoder_ctx())
+        # What was timed is what the run uses: keep the winner's decoder or worker processes.
+        workers = choice.layout.workers
+        key = self._workers_key(workers) if workers > 1 else self._decoder_key()
+        if runner is not None and key not in self.model.extras:
+            self.model.extras[key] = runner
+        elif runner is not None:
+            runner.close()
+        return choice
+
     def cache_identity(self) -> dict[str, Any]:
         name = self._builtin.name if self._builtin else str(self.path)
         sha = self._builtin.sha256 if self._builtin else None
@@ -191,7 +236,10 @@ class LocalProvider(Provider):
         }
 
     def describe(self) -> dict[str, Any]:
-        return {**self.settings, **self.cache_identity(), "path": str(self.path)}
+        choice = self.layout_choice()
+        return {**self.settings, **self.cache_identity(), "path": str(self.path),
+                "layout": choice.layout.describe(), "layout_source": choice.source,
+                "layout_why": choice.why}
 
     def _kwargs(self, params: Params, stream: bool) -> dict[str, Any]:
         kw: dict[str, Any] = {
@@ -281,15 +329,24 @@ class LocalProvider(Provider):
             return await super().complete_batch(requests)
         return await asyncio.to_thread(self._batch_sync, list(requests))
 
+    def _decoder_ctx(self) -> int:
+        """KV cells of a batched context (the shared prefix is stored once)."""
+        return max(4096, int(self.settings["n_ctx"]) * 2)
+
+    def _decoder_key(self) -> str:
+        return f"batch_decoder_{self.batch_width}"
+
+    def _workers_key(self, workers: int) -> str:
+        return f"workers_{workers}_{self.batch_width}"
+
     def _decoder(self) -> BatchDecoder:
         from promptwork.providers.local_batch import BatchDecoder
 
         model = self.model
-        key = f"batch_decoder_{self.batch_width}"
+        key = self._decoder_key()
         if key not in model.extras:
-            model.extras[key] = BatchDecoder(
-                model.llama, self.batch_width, max(4096, self.settings["n_ctx"] * 2),
-                self.settings["n_threads"])
+            model.extras[key] = BatchDecoder(model.llama, self.batch_width, self._decoder_ctx(),
+                                             self.settings["n_threads"])
         decoder: BatchDecoder = model.extras[key]
         return decoder
 
@@ -297,10 +354,10 @@ class LocalProvider(Provider):
         from promptwork.providers.local_workers import WorkerPool
 
         model = self.model
-        key = f"workers_{self.workers}_{self.batch_width}"
+        key = self._workers_key(self.workers)
         if key not in model.extras:
             model.extras[key] = WorkerPool(self.workers, str(self.path), self.batch_width,
-                                           max(4096, self.settings["n_ctx"] * 2))
+                                           self._decoder_ctx())
         pool: WorkerPool = model.extras[key]
         return pool
 
@@ -337,7 +394,7 @@ class LocalProvider(Provider):
                 ]
                 # Small groups stay in this process with all threads: splitting them costs
                 # more (IPC, one-thread prompt processing) than it saves.
-                use_workers = self.workers > 1 and len(batch) >= WORKERS_FROM
+                use_workers = len(batch) >= WORKERS_FROM and self.workers > 1
                 results = (self._workers().run(batch) if use_workers
                            else self._decoder().run(batch))
                 each_ms = watch.ms() / len(batch)

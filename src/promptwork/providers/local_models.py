@@ -79,9 +79,18 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
 DEFAULT_MODEL = "local:gemma3-270m"
 
 
-def _stamp_path() -> Path:
+def cache_dir() -> Path:
+    """promptwork's cache folder: ``$PROMPTWORK_CACHE_DIR``, else ``$XDG_CACHE_HOME/promptwork``,
+    else ``~/.cache/promptwork``."""
+    explicit = os.environ.get("PROMPTWORK_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "promptwork" / "verified-models.json"
+    return Path(base) / "promptwork"
+
+
+def _stamp_path() -> Path:
+    return cache_dir() / "verified-models.json"
 
 
 def sha256_file(path: Path) -> str:
@@ -92,16 +101,34 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _stamp_key(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
+def _stamps() -> dict[str, Any]:
+    try:
+        known = json.loads(_stamp_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def _remember(key: str, digest: str) -> None:
+    known = _stamps()
+    known[key] = digest
+    try:
+        stamp = _stamp_path()
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps(known))
+    except OSError:
+        pass  # a read-only cache only costs a re-hash next time
+
+
 def verify(path: Path, expected: str) -> None:
     """Check ``path`` against ``expected`` sha256, trusting a matching stamp from an earlier run."""
-    stat = path.stat()
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    stamp = _stamp_path()
-    try:
-        known = json.loads(stamp.read_text())
-    except (OSError, ValueError):
-        known = {}
-    if known.get(key) == expected:
+    key = _stamp_key(path)
+    if _stamps().get(key) == expected:
         return
     actual = sha256_file(path)
     if actual != expected:
@@ -109,12 +136,18 @@ def verify(path: Path, expected: str) -> None:
             f"model file {path} has sha256 {actual}, expected {expected}; "
             "reinstall its package (the file is damaged or was replaced)"
         )
-    try:
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        known[key] = expected
-        stamp.write_text(json.dumps(known))
-    except OSError:
-        pass  # a read-only cache only costs a re-hash next time
+    _remember(key, expected)
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a model file, hashed once per (path, size, mtime) and remembered."""
+    key = _stamp_key(path)
+    known = _stamps().get(key)
+    if isinstance(known, str):
+        return known
+    digest = sha256_file(path)
+    _remember(key, digest)
+    return digest
 
 
 @dataclass
