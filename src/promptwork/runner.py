@@ -186,6 +186,7 @@ class Runner:
         repeat = self.config.repeat or self.suite.options.repeat
         total = n_tests * len(pairs) * repeat
         fingerprint = self.suite.fingerprint()
+        prompts = [(p.template.raw, p.label, p.template.content_hash) for p in self.suite.prompts]
         done: set[CellKey] = set()
         if resume is not None:
             record = self.store.get_run(resume or None)
@@ -203,14 +204,14 @@ class Runner:
             run_id = record.id
             done = self.store.done_keys(run_id)
             self.store.set_status(run_id, "running")
+            self.store.save_prompts(prompts)
         else:
+            # The run and its prompt versions in one transaction.
             run_id = self.store.create_run(
                 fingerprint, total, self.settings(providers, repeat), self.suite.description,
-                str(self.suite.path) if self.suite.path else None,
+                str(self.suite.path) if self.suite.path else None, prompts=prompts,
             )
         self.run_id = run_id
-        for p in self.suite.prompts:
-            self.store.save_prompt(p.template.raw, p.label, p.template.content_hash)
         self.emit(RunStarted(run_id, total, len(done), self.settings(providers, repeat)))
         status = "failed"
         try:

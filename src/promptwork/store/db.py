@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from promptwork.errors import ConfigError
 
@@ -89,3 +91,58 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+#: Engines of SQLite store files opened by this process, with the file's (device, inode).
+_ENGINES: dict[str, tuple[Engine, tuple[int, int]]] = {}
+_ENGINES_LOCK = threading.Lock()
+os.register_at_fork(after_in_child=_ENGINES.clear)  # a child must not share pooled connections
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    db = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not db or db == ":memory:" or (
+            db.startswith("file:")):
+        return None
+    return Path(db)
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url`` with its schema brought up to date.
+
+    A SQLite store file's engine is kept for the process: opening the same store again (one
+    ``evaluate()`` after another) skips the engine set-up, the schema check and the compilation
+    of its SQL statements (each engine caches those). If the file was deleted or replaced in the
+    meantime, a new engine is made and checked.
+    """
+    path = _sqlite_file(url)
+    if path is None:
+        engine = make_engine(url)
+        migrate(engine)
+        return engine
+    with _ENGINES_LOCK:
+        cached = _ENGINES.get(url)
+        if cached is not None and cached[1] == _file_id(path):
+            return cached[0]
+        if cached is not None:
+            cached[0].dispose()
+            del _ENGINES[url]
+        engine = make_engine(url)
+        migrate(engine)
+        ident = _file_id(path)
+        if ident is not None:
+            _ENGINES[url] = (engine, ident)
+        return engine

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets as _random
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -20,7 +20,7 @@ from promptwork.cases import CellKey, CellResult
 from promptwork.checks.base import CheckResult
 from promptwork.errors import ConfigError
 from promptwork.store import schema
-from promptwork.store.db import default_url, make_engine, migrate
+from promptwork.store.db import default_url, open_engine
 
 _INSERT_RESULT = insert(schema.results)
 # Prepared once: building the statement per lookup costs more than the lookup itself.
@@ -63,13 +63,12 @@ class Store:
 
     def __init__(self, url: str):
         self.url = url
-        self.engine = make_engine(url)
-        #: The URL to show people: without its password.
-        self.display_url = self.engine.url.render_as_string(hide_password=True)
         try:
-            migrate(self.engine)
+            self.engine = open_engine(url)
         except OperationalError as exc:
             raise ConfigError(f"cannot open the store: {exc.orig}") from None
+        #: The URL to show people: without its password.
+        self.display_url = self.engine.url.render_as_string(hide_password=True)
         self._known_prompts: set[str] = set()
 
     @classmethod
@@ -98,6 +97,33 @@ class Store:
         self._known_prompts.add(content_hash)
         return content_hash
 
+    def save_prompts(self, prompts: Sequence[tuple[str, str, str]]) -> None:
+        """Store several prompt versions ``(text, label, hash)`` in one transaction."""
+        with self.engine.begin() as conn:
+            added = self._add_prompts(conn, prompts)
+        self._known_prompts.update(added)
+
+    def _add_prompts(self, conn: Connection, prompts: Sequence[tuple[str, str, str]]) -> list[str]:
+        """Insert the versions the store lacks; returns the hashes checked (known once the
+        transaction commits)."""
+        todo = {h: (text, label) for text, label, h in prompts if h not in self._known_prompts}
+        if not todo:
+            return []
+        table = schema.prompts
+        have = set(conn.execute(select(table.c.hash).where(table.c.hash.in_(list(todo))))
+                   .scalars())
+        rows = [{"hash": h, "label": label, "text": text, "created_at": _now()}
+                for h, (text, label) in todo.items() if h not in have]
+        if rows:
+            # Another process may store the same version in between: not an error.
+            if conn.dialect.name == "sqlite":
+                conn.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
+            elif conn.dialect.name == "postgresql":
+                conn.execute(pg_insert(table).on_conflict_do_nothing(), rows)
+            else:
+                conn.execute(insert(table), rows)
+        return list(todo)
+
     def prompt_text(self, content_hash: str) -> str | None:
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -115,14 +141,19 @@ class Store:
         description: str | None = None,
         suite_path: str | None = None,
         run_id: str | None = None,
+        prompts: Sequence[tuple[str, str, str]] = (),
     ) -> str:
+        """Record a new run, and its prompt versions ``(text, label, hash)``, in one
+        transaction; returns the run id."""
         run_id = run_id or new_run_id()
         with self.engine.begin() as conn:
+            added = self._add_prompts(conn, prompts)
             conn.execute(insert(schema.runs).values(
                 id=run_id, created_at=_now(), status="running", description=description,
                 suite_path=suite_path, fingerprint=fingerprint, total_cells=total_cells,
                 settings=dict(settings),
             ))
+        self._known_prompts.update(added)
         return run_id
 
     def finish_run(self, run_id: str, status: str, summary: Mapping[str, Any] | None) -> None:
