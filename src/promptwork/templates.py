@@ -21,7 +21,9 @@ above, they are not an operating-system sandbox.
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +43,12 @@ from promptwork.sandbox import (
 __all__ = ["MAX_INT_BITS", "RenderLimits", "Template", "TemplateEngine"]
 
 _UNDEFINED_NAME = re.compile(r"^'([^']+)' is undefined$")
+#: Compiled templates by (limits, source, path, first line, one line): loading the same suite
+#: again in one process (``evaluate()`` in a loop, an optimizer) does not re-compile its prompts.
+#: Templates are immutable and engines with equal limits are interchangeable.
+_COMPILED: OrderedDict[tuple[Any, ...], Template] = OrderedDict()
+_COMPILED_MAX = 512
+_COMPILED_LOCK = threading.Lock()
 
 
 class TemplateEngine:
@@ -63,6 +71,21 @@ class TemplateEngine:
             one_line: The whole source sits on ``first_line`` (a JSON string with ``\\n``
                 escapes); every error then points at that line.
         """
+        key = (self.limits, source, path, first_line, one_line)
+        with _COMPILED_LOCK:
+            known = _COMPILED.get(key)
+            if known is not None:
+                _COMPILED.move_to_end(key)
+                return known
+        template = self._compile(source, path, first_line, one_line)
+        with _COMPILED_LOCK:
+            _COMPILED[key] = template
+            if len(_COMPILED) > _COMPILED_MAX:
+                _COMPILED.popitem(last=False)
+        return template
+
+    def _compile(self, source: str, path: str | None, first_line: int, one_line: bool
+                 ) -> Template:
         try:
             ast = self.env.parse(source)
             variables = frozenset(meta.find_undeclared_variables(ast)) - self._builtin_names
