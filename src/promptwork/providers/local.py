@@ -21,9 +21,8 @@ from promptwork.providers.local_models import POOL, LoadedModel, ModelPool, file
 if TYPE_CHECKING:
     # Imported when first used: the batch decoder needs NumPy (~90 ms of start-up), which a
     # fully cached run never touches.
-    from promptwork.providers.local_batch import BatchDecoder, Result
+    from promptwork.providers.local_decoding import Decoding
     from promptwork.providers.local_logprobs import LogprobRecorder
-    from promptwork.providers.local_workers import WorkerPool
 from promptwork.types import (
     Capabilities,
     Completion,
@@ -37,8 +36,6 @@ _LOAD_KEYS = ("n_ctx", "n_threads", "n_threads_batch", "n_batch", "seed")
 _OPTION_KEYS = (*_LOAD_KEYS, "mode", "decoding", "batch_width", "workers")
 #: Prompts handed to the batch decoder at once (it decodes ``batch_width`` of them together).
 GROUP_SIZE = 64
-#: Groups at least this large are split across worker processes.
-WORKERS_FROM = 8
 
 
 def default_threads() -> int:
@@ -180,7 +177,8 @@ class LocalProvider(Provider):
 
     @property
     def workers(self) -> int:
-        """Decoding processes for groups of at least ``WORKERS_FROM`` cells (1: this process)."""
+        """Decoding processes for groups of 8+ cells (1: this process); see
+        :mod:`promptwork.providers.local_decoding`."""
         return self.layout_choice().layout.workers
 
     def layout_choice(self) -> LayoutChoice:
@@ -209,15 +207,11 @@ class LocalProvider(Provider):
     def _calibrate(self, sha256: str) -> LayoutChoice:
         from promptwork.providers.local_calibrate import calibrate_model
 
+        decoding = self._decoding()
         choice, runner = calibrate_model(self.model.llama, self.path, sha256, self.batch_width,
-                                         self._decoder_ctx())
+                                         decoding.n_ctx)
         # What was timed is what the run uses: keep the winner's decoder or worker processes.
-        workers = choice.layout.workers
-        key = self._workers_key(workers) if workers > 1 else self._decoder_key()
-        if runner is not None and key not in self.model.extras:
-            self.model.extras[key] = runner
-        elif runner is not None:
-            runner.close()
+        decoding.adopt(choice.layout.workers, runner)
         return choice
 
     def cache_identity(self) -> dict[str, Any]:
@@ -329,42 +323,17 @@ class LocalProvider(Provider):
             return await super().complete_batch(requests)
         return await asyncio.to_thread(self._batch_sync, list(requests))
 
-    def _decoder_ctx(self) -> int:
-        """KV cells of a batched context (the shared prefix is stored once)."""
-        return max(4096, int(self.settings["n_ctx"]) * 2)
+    def _decoding(self) -> Decoding:
+        from promptwork.providers.local_decoding import Decoding
 
-    def _decoder_key(self) -> str:
-        return f"batch_decoder_{self.batch_width}"
-
-    def _workers_key(self, workers: int) -> str:
-        return f"workers_{workers}_{self.batch_width}"
-
-    def _decoder(self) -> BatchDecoder:
-        from promptwork.providers.local_batch import BatchDecoder
-
-        model = self.model
-        key = self._decoder_key()
-        if key not in model.extras:
-            model.extras[key] = BatchDecoder(model.llama, self.batch_width, self._decoder_ctx(),
-                                             self.settings["n_threads"])
-        decoder: BatchDecoder = model.extras[key]
-        return decoder
-
-    def _workers(self) -> WorkerPool:
-        from promptwork.providers.local_workers import WorkerPool
-
-        model = self.model
-        key = self._workers_key(self.workers)
-        if key not in model.extras:
-            model.extras[key] = WorkerPool(self.workers, str(self.path), self.batch_width,
-                                           self._decoder_ctx())
-        pool: WorkerPool = model.extras[key]
-        return pool
+        return Decoding(self.model, self.path, self.batch_width, self.settings["n_ctx"],
+                        self.settings["n_threads"])
 
     def _batch_sync(
         self, requests: list[tuple[RenderedPrompt, Params]]
     ) -> list[Completion | ProviderError]:
         from promptwork.providers.local_batch import Request, seed_for
+        from promptwork.providers.local_decoding import to_completion
 
         out: list[Completion | ProviderError | None] = [None] * len(requests)
         batchable: list[int] = []
@@ -392,32 +361,11 @@ class LocalProvider(Provider):
                     )
                     for i, text in zip(batchable, texts, strict=True)
                 ]
-                # Small groups stay in this process with all threads: splitting them costs
-                # more (IPC, one-thread prompt processing) than it saves.
-                use_workers = len(batch) >= WORKERS_FROM and self.workers > 1
-                results = (self._workers().run(batch) if use_workers
-                           else self._decoder().run(batch))
+                results = self._decoding().run(batch, lambda: self.workers)
                 each_ms = watch.ms() / len(batch)
                 for i, res in zip(batchable, results, strict=True):
-                    out[i] = self._to_completion(res, requests[i][1], each_ms, model.llama)
+                    out[i] = to_completion(res, requests[i][1], self.id, each_ms, model.llama)
         return [o for o in out if o is not None]
-
-    def _to_completion(
-        self, res: Result, params: Params, latency_ms: float, llama: Any
-    ) -> Completion | ProviderError:
-        from promptwork.providers.local_batch import logprob_pieces
-
-        if res.error is not None:
-            return res.error
-        return Completion(
-            text=res.text,
-            provider=self.id,
-            usage=Usage(res.prompt_tokens, len(res.tokens)),
-            latency_ms=latency_ms,
-            cost=0.0,
-            finish_reason=res.finish,
-            logprobs=logprob_pieces(llama, res) if params.logprobs else None,
-        )
 
     def complete_sync(self, prompt: RenderedPrompt, params: Params) -> Completion:
         """The same call without an event loop (used by the synchronous API)."""

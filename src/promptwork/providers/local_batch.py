@@ -112,15 +112,39 @@ class BatchDecoder:
             self._ctx = llama_cpp.llama_init_from_model(model, params)
         if not self._ctx:
             raise ProviderError("llama.cpp could not create a batched context", kind="other")
-        self._mem = llama_cpp.llama_get_memory(self._ctx)
-        self._batch = llama_cpp.llama_batch_init(512, 0, width + 1)
+        self._owns_ctx = True
+        self._setup(width, n_ctx // 2)
+
+    def _setup(self, prefix_seq: int, seq_limit: int) -> None:
+        self._mem = self._lib.llama_get_memory(self._ctx)
+        self._batch = self._lib.llama_batch_init(512, 0, self.width + 1)
         self._prefix: list[int] = []
-        self._prefix_seq = width
+        self._prefix_seq = prefix_seq  # -1: no shared prefix (one sequence on a borrowed context)
+        #: Longest prompt + answer one sequence may hold.
+        self.seq_limit = seq_limit
+
+    @classmethod
+    def on_model_context(cls, llama: Any) -> BatchDecoder:
+        """A one-sequence decoder on ``llama``'s own context, for lone prompts: no context of its
+        own to create (~40 ms and a second KV cache). Each prompt is decoded from an empty cache,
+        as on a context of its own (bit-identical logits), and ``llama`` is reset afterwards so
+        that its ``create_completion`` does not reuse what was decoded here."""
+        import llama_cpp
+
+        self = cls.__new__(cls)
+        self._lib, self.llama, self.width, self._owns_ctx = llama_cpp, llama, 1, False
+        self._vocab = llama_cpp.llama_model_get_vocab(llama._model.model)
+        self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
+        self._ctx = llama._ctx.ctx
+        self.n_ctx = int(llama.n_ctx())
+        self._setup(-1, self.n_ctx)
+        return self
 
     def close(self) -> None:
         if self._ctx:
             self._lib.llama_batch_free(self._batch)
-            self._lib.llama_free(self._ctx)
+            if self._owns_ctx:
+                self._lib.llama_free(self._ctx)
             self._ctx = None
 
     # -- low-level helpers -------------------------------------------------------------------
@@ -155,6 +179,9 @@ class BatchDecoder:
 
     def _set_prefix(self, prefix: list[int]) -> None:
         """Make the reserved sequence hold ``prefix``, reusing what it already holds."""
+        if self._prefix_seq < 0:
+            self._lib.llama_memory_seq_rm(self._mem, -1, -1, -1)  # a borrowed context: empty it
+            return
         keep = 0
         for a, b in zip(self._prefix, prefix, strict=False):
             if a != b:
@@ -204,15 +231,23 @@ class BatchDecoder:
 
     def run(self, requests: Sequence[Request]) -> list[Result]:
         """Decode every request; a request that cannot run gets ``error`` set."""
+        try:
+            return self._run(requests)
+        finally:
+            if not self._owns_ctx:
+                # Its cache no longer holds what llama-cpp-python thinks: no prefix reuse.
+                self.llama.reset()
+
+    def _run(self, requests: Sequence[Request]) -> list[Result]:
         results = [Result(prompt_tokens=len(r.tokens)) for r in requests]
         runnable = []
         for i, r in enumerate(requests):
             if not r.tokens:
                 results[i].error = ProviderError("empty prompt", kind="bad_request")
-            elif len(r.tokens) + r.max_tokens > self.n_ctx // 2:
+            elif len(r.tokens) + r.max_tokens > self.seq_limit:
                 results[i].error = ProviderError(
                     f"prompt of {len(r.tokens)} tokens + {r.max_tokens} new tokens does not fit "
-                    f"the context window ({self.n_ctx // 2} per sequence)", kind="context_length")
+                    f"the context window ({self.seq_limit} per sequence)", kind="context_length")
             else:
                 runnable.append(i)
         if not runnable:

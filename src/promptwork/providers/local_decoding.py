@@ -1,0 +1,110 @@
+"""Where the embedded model decodes a group of prompts: alone, in this process, or in workers.
+
+- A lone prompt decodes on the model's own context (no batched context to create; the same
+  logits as on one, each prompt from an empty cache).
+- Groups of at least :data:`WORKERS_FROM` prompts go to the worker processes when the layout
+  has several (see :mod:`promptwork.providers.local_layout`).
+- Other groups decode in this process with every thread: splitting them costs more (IPC,
+  one-thread prompt processing) than it saves.
+
+Decoders and worker pools live with the loaded model (``LoadedModel.extras``) and are shared by
+every provider of that model and settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from promptwork.errors import ProviderError
+from promptwork.providers.local_batch import BatchDecoder, Request, Result, logprob_pieces
+from promptwork.providers.local_models import LoadedModel
+from promptwork.types import Completion, Params, Usage
+
+#: Groups at least this large are split across worker processes.
+WORKERS_FROM = 8
+
+
+class Decoding:
+    """The decoders of one loaded model for one provider configuration.
+
+    Args:
+        model: The loaded model.
+        path: Its GGUF file (worker processes load it themselves).
+        width: Sequences decoded together.
+        n_ctx: The provider's context size (a batched context holds twice as much, at least
+            4096 cells: the shared prefix is stored once).
+        threads: Threads of in-process decoding.
+    """
+
+    def __init__(self, model: LoadedModel, path: Path, width: int, n_ctx: int, threads: int):
+        self.model, self.path, self.width, self.threads = model, path, width, threads
+        self.n_ctx = max(4096, n_ctx * 2)
+
+    def _get(self, key: str, make: Callable[[], Any]) -> Any:
+        extras = self.model.extras
+        if key not in extras:
+            extras[key] = make()
+        return extras[key]
+
+    def decoder(self) -> BatchDecoder:
+        decoder: BatchDecoder = self._get(
+            f"batch_decoder_{self.width}",
+            lambda: BatchDecoder(self.model.llama, self.width, self.n_ctx, self.threads))
+        return decoder
+
+    def workers(self, n: int) -> Any:
+        from promptwork.providers.local_workers import WorkerPool
+
+        return self._get(f"workers_{n}_{self.width}",
+                         lambda: WorkerPool(n, str(self.path), self.width, self.n_ctx))
+
+    def lone(self) -> BatchDecoder:
+        decoder: BatchDecoder = self._get(
+            "lone_decoder", lambda: BatchDecoder.on_model_context(self.model.llama))
+        return decoder
+
+    def lone_fits(self, request: Request) -> bool:
+        """Whether the model's own context decodes ``request`` as a batched context would: it
+        fits, and prompts are processed in the same 512-token batches with the same threads."""
+        params = self.model.llama.context_params
+        return bool(len(request.tokens) + request.max_tokens <= params.n_ctx
+                    and params.n_batch >= 512 and params.n_ubatch == 512
+                    and params.n_threads == params.n_threads_batch == self.threads)
+
+    def run(self, batch: Sequence[Request], workers: Callable[[], int]) -> list[Result]:
+        """Decode ``batch``; ``workers()`` gives the layout's process count when it matters."""
+        if len(batch) == 1 and self.lone_fits(batch[0]):
+            return self.lone().run(batch)
+        if len(batch) >= WORKERS_FROM and (n := workers()) > 1:
+            results: list[Result] = self.workers(n).run(batch)
+            return results
+        return self.decoder().run(batch)
+
+    def adopt(self, workers: int, runner: Any) -> None:
+        """Keep a calibration's winning decoder or worker pool for the run (else close it)."""
+        if runner is None:
+            return
+        key = f"workers_{workers}_{self.width}" if workers > 1 else f"batch_decoder_{self.width}"
+        if key in self.model.extras:
+            runner.close()
+        else:
+            self.model.extras[key] = runner
+
+
+def to_completion(
+    res: Result, params: Params, provider: str, latency_ms: float, llama: Any
+) -> Completion | ProviderError:
+    """A decoded result as the provider's answer (or its error)."""
+    if res.error is not None:
+        return res.error
+    return Completion(
+        text=res.text,
+        provider=provider,
+        usage=Usage(res.prompt_tokens, len(res.tokens)),
+        latency_ms=latency_ms,
+        cost=0.0,
+        finish_reason=res.finish,
+        logprobs=logprob_pieces(llama, res) if params.logprobs else None,
+    )
