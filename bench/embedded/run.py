@@ -50,6 +50,13 @@ def long_templates() -> list[str]:
     return out
 
 
+def _vm_hwm_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def cases(n: int) -> list[tuple[str, str]]:
     ex = json.loads((DATA / "execute/sentiment.json").read_text())["examples"]
     return [(v["input"], v["output"]) for v in list(ex.values())[:n]]
@@ -177,7 +184,10 @@ def main() -> None:
             run_pw(Path(args.folder))
             POOL.close()  # waits for the worker processes, so their usage is counted below
         # Worker processes (batched decoding) are children: report their peak too.
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so a child would report
+        # the parent's peak at fork time. (The workers' figure below is ru_maxrss of children:
+        # an upper bound for the same reason.)
+        own = _vm_hwm_mb()
         kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"{own:.0f} {kids:.0f}")
         return
