@@ -66,14 +66,14 @@ def main() -> None:
                     cell += f"; {errors} error(s)"
                 cells.append(cell)
             print(f"| {task} | " + " | ".join(cells) + " |")
-        complete = [t for t in tasks if all(by.get((t, budget, m)) for m in methods)]
-        if complete:
-            means = []
-            for m in methods:
-                per_task = [statistics.mean(acc(r["test_best"]) for r in by[(t, budget, m)]
-                                            if r.get("test_best")) for t in complete]
-                means.append(f"{statistics.mean(per_task):.1f}")
-            print(f"| **mean over {', '.join(complete)}** | " + " | ".join(means) + " |")
+        means = []
+        for m in methods:
+            per_task = [statistics.mean(acc(r["test_best"]) for r in rs)
+                        for t in tasks
+                        if (rs := [r for r in by.get((t, budget, m), []) if r.get("test_best")])]
+            means.append(f"{statistics.mean(per_task):.1f} ({len(per_task)} tasks)"
+                         if per_task else "-")
+        print("| **mean over the tasks each method finished** | " + " | ".join(means) + " |")
         print()
         for task in tasks:
             for r in by.get((task, budget, "promptwork"), []):
