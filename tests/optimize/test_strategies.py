@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from promptwork.calls import ModelCaller
-from promptwork.optimize.candidate import SeedPrompt
+from promptwork.optimize.candidate import Candidate, SeedPrompt
 from promptwork.optimize.data import Example, load_examples
 from promptwork.optimize.search import score_seed, search
 from promptwork.optimize.strategies import (
@@ -162,3 +162,14 @@ async def test_recombine_joins_the_single_edits_that_helped(
     assert combined.layout.instruction == (
         "Decide if the review is positive or negative. Answer with one word.")
     assert await state.mean(combined, list(splits.val)) == 1.0
+
+
+def test_new_demos_replace_the_demo_part_of_the_note(seed_prompt: SeedPrompt) -> None:
+    from promptwork.optimize.strategies.demos import demo_note
+
+    seed = Candidate.seed(seed_prompt)
+    assert demo_note(seed, "4 demos (label)") == "4 demos (label)"
+    with_demos = seed.derive(origin="demos", note="2 demos (label)")
+    assert demo_note(with_demos, "6 demos (label)") == "6 demos (label)"
+    edited = seed.derive(origin="combined", note="drop 'Be brief.'; with 2 demos")
+    assert demo_note(edited, "4 demos (bootstrap)") == "drop 'Be brief.'; 4 demos (bootstrap)"

@@ -11,6 +11,7 @@ does) propose them from the race scores of the sets tried so far.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -103,7 +104,7 @@ class DemoStrategy:
                 trial = tpe.given([at[id(d)] for d in demos]) if tpe is not None else None
             sources = sorted({d.source for d in demos})
             cand = base.derive(demos=tuple(demos), origin="demos",
-                               note=base.then(f"{len(demos)} demos ({'+'.join(sources)})"))
+                               note=demo_note(base, f"{len(demos)} demos ({'+'.join(sources)})"))
             if tpe is not None and trial is not None:
                 tpe.track(trial, cand.hash)
             out.append(cand)
@@ -223,6 +224,17 @@ def _quiet() -> Iterator[None]:
             yield
     finally:
         optuna.logging.set_verbosity(before)
+
+
+_DEMO_NOTE = re.compile(r"^(?:with )?\d+ demos\b")
+
+
+def demo_note(base: Candidate, text: str) -> str:
+    """``base``'s note with its demo part replaced by ``text`` (new demos replace the old)."""
+    if base.origin == "seed":
+        return text
+    kept = [part for part in base.note.split("; ") if not _DEMO_NOTE.match(part)]
+    return "; ".join([*kept, text])
 
 
 async def bootstrap(state: SearchState, examples: Sequence[Example]) -> list[Demo]:
