@@ -161,3 +161,21 @@ async def test_concurrency_cap_holds_and_drops_under_rate_limiting() -> None:
     for _ in range(5):
         await limit.succeeded()
     assert limit.limit == 2  # recovers step by step
+
+
+async def test_a_cancelled_waiter_that_a_release_already_dropped() -> None:
+    # Ctrl-C cancels a queued cell; a release runs before the cell handles its cancellation.
+    limit = AdaptiveLimit(1)
+    await limit.__aenter__()
+
+    async def cell() -> None:
+        async with limit:
+            pass
+
+    task = asyncio.create_task(cell())
+    await asyncio.sleep(0)
+    task.cancel()
+    limit._release()  # drops the cancelled waiter from the queue
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert limit.in_flight == 0 and not limit._waiters

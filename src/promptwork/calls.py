@@ -133,7 +133,7 @@ class AdaptiveLimit:
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
                 self._release()  # we were let in but will not run
-            else:
+            elif future in self._waiters:  # a release may already have dropped it
                 self._waiters.remove(future)
             raise
         return self
