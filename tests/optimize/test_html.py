@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import http.server
-import shutil
-import subprocess
-import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import yaml
 
+from browser import dump_dom, find_browser, request_counter
 from promptwork.cli.main import main
 from promptwork.optimize import OptimizeResult, aoptimize
 from promptwork.providers.scripted import ScriptedProvider
@@ -129,42 +126,17 @@ def test_cli_writes_the_html_report(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_in_a_real_browser(tmp_path: Path) -> None:
     """Nothing in the page runs or fetches: payloads in the prompt would change the title or
     the body, or hit a local server that counts requests, if the browser acted on them."""
-    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome",
-                                              "chrome") if shutil.which(n)), None)
-    if browser is None:
-        pytest.skip("no Chromium on this machine; the static checks cover escaping and the CSP")
-    hits: list[str] = []
-
-    class Counter(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counter)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    line = (f"<script>document.title='pwned'</script> <img src=\"{base}/img\" "
-            "onerror=\"document.body.setAttribute('data-pwned','1')\"> "
-            f"<link rel=stylesheet href=\"{base}/css\"> "
-            f"<div style=\"background:url({base}/style)\">y</div>")
-    folder = _hostile_suite(tmp_path / "suite", line)
-    result = asyncio.run(aoptimize(None, folder, budget=60, task_provider=smart_provider()))
-    page = tmp_path / "report.html"
-    page.write_text(result.html(), encoding="utf-8")
-    try:
-        dom = subprocess.run(
-            [browser, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-             "--dump-dom", page.as_uri()],
-            capture_output=True, text=True, timeout=60, check=True,
-        ).stdout
-    finally:
-        server.shutdown()
+    browser = find_browser()
+    with request_counter() as (base, hits):
+        line = (f"<script>document.title='pwned'</script> <img src=\"{base}/img\" "
+                "onerror=\"document.body.setAttribute('data-pwned','1')\"> "
+                f"<link rel=stylesheet href=\"{base}/css\"> "
+                f"<div style=\"background:url({base}/style)\">y</div>")
+        folder = _hostile_suite(tmp_path / "suite", line)
+        result = asyncio.run(aoptimize(None, folder, budget=60, task_provider=smart_provider()))
+        page = tmp_path / "report.html"
+        page.write_text(result.html(), encoding="utf-8")
+        dom = dump_dom(browser, page, tmp_path / "profile")
     assert "<title>promptwork optimize: prompts/seed.prompt</title>" in dom
     assert "data-pwned" not in dom.split("<body", 1)[1].split(">", 1)[0]
     assert "<polyline" in dom and "<circle" in dom

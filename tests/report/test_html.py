@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import http.server
 import re
-import shutil
-import subprocess
-import threading
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from browser import dump_dom, find_browser, request_counter
 from promptwork.report.html import CSP, render_html
 from promptwork.report.summary import summarize
 from promptwork.store import RunRecord
@@ -153,48 +148,20 @@ def test_charts_without_latency_or_grades() -> None:
 def test_in_a_real_browser(tmp_path: Path) -> None:
     """No script runs and no request leaves: the payloads would change the page's title or body,
     or hit a local HTTP server that counts requests, if the browser acted on any of them."""
-    browser = next((shutil.which(name) for name in ("chromium", "chromium-browser",
-                                                    "google-chrome", "chrome")
-                    if shutil.which(name)), None)
-    if browser is None:
-        pytest.skip("no Chromium on this machine (.ci/run installs it); the static checks "
-                    "above cover escaping, the CSP and the absence of scripts and remote "
-                    "references")
-    hits: list[str] = []
-
-    class Counter(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counter)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    payloads = ["<script>document.title='pwned'</script>",
-                "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">",
-                "<svg onload=\"document.body.setAttribute('data-pwned','2')\">",
-                f"<img src=\"{base}/img\">",
-                f"![tracker]({base}/markdown)",
-                f"<link rel=stylesheet href=\"{base}/css\">",
-                f"<a href=\"javascript:fetch('{base}/js')\">x</a>",
-                f"<div style=\"background:url({base}/style)\">y</div>"]
-    rows = [make_row(t, output=p) for t, p in enumerate(payloads)]
-    page = tmp_path / "report.html"
-    page.write_text(render(rows), encoding="utf-8")
-    try:
-        dom = subprocess.run(
-            [browser, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-             "--dump-dom", page.as_uri()],
-            capture_output=True, text=True, timeout=60, check=True,
-        ).stdout
-    finally:
-        server.shutdown()
+    browser = find_browser()
+    with request_counter() as (base, hits):
+        payloads = ["<script>document.title='pwned'</script>",
+                    "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">",
+                    "<svg onload=\"document.body.setAttribute('data-pwned','2')\">",
+                    f"<img src=\"{base}/img\">",
+                    f"![tracker]({base}/markdown)",
+                    f"<link rel=stylesheet href=\"{base}/css\">",
+                    f"<a href=\"javascript:fetch('{base}/js')\">x</a>",
+                    f"<div style=\"background:url({base}/style)\">y</div>"]
+        rows = [make_row(t, output=p) for t, p in enumerate(payloads)]
+        page = tmp_path / "report.html"
+        page.write_text(render(rows), encoding="utf-8")
+        dom = dump_dom(browser, page, tmp_path / "profile")
     assert "<title>promptwork run run-1</title>" in dom
     assert "data-pwned" not in dom.split("<body", 1)[1].split(">", 1)[0]
     assert hits == [], f"the report made requests: {hits}"
