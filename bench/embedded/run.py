@@ -219,7 +219,11 @@ def main() -> None:
         times: dict[str, list[float]] = {"plain loop": [], "promptwork eval": []}
         for _ in range(args.rounds):
             t = time.perf_counter()
-            plain = run_plain(llm, v)
+            # On promptwork's decode thread, as the plain loop would run alone in its own
+            # process: llama.cpp's OpenMP team belongs to the calling thread, and two live teams
+            # on this 2-core machine slow each other (1 case per template: plain 0.35 s on one
+            # thread, 0.44 s on another).
+            plain = POOL.call(run_plain, llm, v)
             times["plain loop"].append(time.perf_counter() - t)
             t = time.perf_counter()
             ours, verdicts = run_pw(folder)

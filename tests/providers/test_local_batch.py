@@ -320,6 +320,89 @@ def test_batch_of_one_equals_sequential_exactly(
     assert finishes == {"stop", "length"}
 
 
+def test_prefixes_shared_by_part_of_a_group_are_decoded_once(
+    inproc: LocalProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One group mixing two templates (as leftovers of several templates are decoded): each
+    template's head is decoded once and shared by its cells, so the group feeds exactly the
+    tokens the heads save fewer; answers clear of near-ties are the same as without heads."""
+    from promptwork.providers.local_prefixes import common_prefix, shared_heads
+
+    plural_cells = [(p, Params(temperature=0, max_tokens=4, stop=("\n",)))
+                    for p in plural(PLURAL_WORDS[:4])]
+    sentiment_cells = [(p, FEW_SHOT_PARAMS) for p in sentiment(40, 4)]
+    cells = [c for pair in zip(plural_cells, sentiment_cells, strict=True) for c in pair]
+    tokens = [inproc.model.llama.tokenize(inproc.prompt_text(p).encode(), special=True)
+              for p, _ in cells]
+    base = len(common_prefix(tokens))
+    heads = shared_heads(tokens, base, limit=8)
+    assert sorted(h.members for h in heads) == [(0, 2, 4, 6), (1, 3, 5, 7)]
+    saved = sum(h.saves(base) for h in heads)
+    assert saved > 100
+
+    fed = [0]
+    add = BatchDecoder._add
+
+    def count(decoder: BatchDecoder, *args: Any) -> int:
+        fed[0] += 1
+        return add(decoder, *args)
+
+    monkeypatch.setattr(BatchDecoder, "_add", count)
+    watch = DecoderWatch(monkeypatch)
+    decoder = inproc._decoding().decoder()
+    ok(run(inproc, [(p, Params(temperature=0, max_tokens=1)) for p in plural(["ox"])]))
+    runs = {}
+    for label, head_seqs in (("without heads", 0), ("with heads", decoder._head_seqs)):
+        monkeypatch.setattr(decoder, "_head_seqs", head_seqs)
+        decoder._prefix = []  # each run decodes the group's prefix itself
+        fed[0] = 0
+        watch.reset()
+        answers = ok(run(inproc, cells))
+        runs[label] = (fed[0], [a.text for a in answers], dict(watch.margins))
+    (fed_off, off, margins), (fed_on, on, _) = runs["without heads"], runs["with heads"]
+    generated = fed_off - sum(len(t) for t in tokens) + base  # tokens fed back after sampling
+    assert generated >= 0
+    assert fed_off - fed_on == saved, (fed_off, fed_on, saved)
+    clear = [i for i, cell in enumerate(cells) if min(margins[key(inproc, cell)]) >= MARGIN]
+    assert len(clear) >= 4, clear
+    assert [on[i] for i in clear] == [off[i] for i in clear]
+
+
+def test_every_decode_runs_on_the_pools_one_thread(
+    inproc: LocalProvider, sequential: LocalProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batched, lone, sequential, streamed and synchronous calls of separate runs (each its own
+    event loop) all decode on one long-lived thread: llama.cpp's OpenMP team belongs to the
+    calling thread, and a new thread per run (asyncio.to_thread under a new loop) built a new
+    team each time and slowed decoding down."""
+    import threading
+
+    from llama_cpp import Llama
+
+    seen: list[int] = []
+    batch_run, create = BatchDecoder.run, Llama.create_completion
+
+    def on_batch(decoder: BatchDecoder, *args: Any) -> Any:
+        seen.append(threading.get_ident())
+        return batch_run(decoder, *args)
+
+    def on_create(llama: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(threading.get_ident())
+        return create(llama, *args, **kwargs)
+
+    monkeypatch.setattr(BatchDecoder, "run", on_batch)
+    monkeypatch.setattr(Llama, "create_completion", on_create)
+    cells = [(p, Params(temperature=0, max_tokens=2)) for p in SURE[:3]]
+    ok(run(inproc, cells))
+    ok(run(inproc, cells[:1]))
+    asyncio.run(inproc.complete(*cells[0]))
+    inproc.complete_sync(*cells[0])
+    asyncio.run(sequential.complete(*cells[1]))
+    asyncio.run(sequential.stream_complete(*cells[1], lambda _piece: None))
+    assert len(seen) == 6
+    assert len(set(seen)) == 1 and seen[0] != threading.get_ident()
+
+
 # -- 3. seeded sampling -------------------------------------------------------------------------
 
 SAMPLE = Params(temperature=0.9, max_tokens=8)

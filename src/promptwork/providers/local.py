@@ -194,7 +194,7 @@ class LocalProvider(Provider):
     def calibrate(self) -> LayoutChoice:
         """Time the decoding layouts on this machine now and store the fastest for this model
         (``promptwork models --calibrate``); explicit ``workers``/``n_threads`` still win."""
-        choice = self._calibrate(self._sha256())
+        choice = self._pool.call(self._calibrate, self._sha256())
         explicit = (self.decoding == "sequential" or self._workers_option != "auto"
                     or self._threads_given)
         if not explicit:
@@ -310,7 +310,7 @@ class LocalProvider(Provider):
             if isinstance(result, ProviderError):
                 raise result
             return result
-        return await asyncio.to_thread(self._complete_sync, prompt, params)
+        return await self._pool.run(self._complete_sync, prompt, params)
 
     async def complete_batch(
         self, requests: Sequence[tuple[RenderedPrompt, Params]]
@@ -321,7 +321,7 @@ class LocalProvider(Provider):
         """
         if self.decoding == "sequential":
             return await super().complete_batch(requests)
-        return await asyncio.to_thread(self._batch_sync, list(requests))
+        return await self._pool.run(self._batch_sync, list(requests))
 
     def _decoding(self) -> Decoding:
         from promptwork.providers.local_decoding import Decoding
@@ -369,7 +369,7 @@ class LocalProvider(Provider):
 
     def complete_sync(self, prompt: RenderedPrompt, params: Params) -> Completion:
         """The same call without an event loop (used by the synchronous API)."""
-        return self._complete_sync(prompt, params)
+        return self._pool.call(self._complete_sync, prompt, params)
 
     def _stream_sync(
         self, prompt: RenderedPrompt, params: Params, on_text: Callable[[str], None]
@@ -408,7 +408,7 @@ class LocalProvider(Provider):
         def forward(piece: str) -> None:
             loop.call_soon_threadsafe(on_text, piece)
 
-        return await asyncio.to_thread(self._stream_sync, prompt, params, forward)
+        return await self._pool.run(self._stream_sync, prompt, params, forward)
 
 
 def _token_text(llama: Any, token: int) -> str:

@@ -5,7 +5,8 @@ them one by one pays the fixed per-call cost every time; here a group of prompts
 together:
 
 - the group's common token prefix is decoded once into a reserved sequence and copied (shared,
-  not recomputed: the KV cache is unified) into each slot;
+  not recomputed: the KV cache is unified) into each slot; longer prefixes that only some
+  prompts share (:mod:`promptwork.providers.local_prefixes`) get reserved sequences too;
 - up to ``width`` sequences advance together, one ``llama_decode`` per step, logits requested
   only at the positions we sample from;
 - a finished sequence frees its slot at once for the next prompt of the group (continuous
@@ -28,7 +29,11 @@ from typing import Any
 import numpy as np
 
 from promptwork.errors import ProviderError
+from promptwork.providers.local_prefixes import common_prefix, shared_heads
 from promptwork.types import Params, TokenLogprob
+
+#: Reserved sequences for prefixes shared by part of a group (see ``local_prefixes``).
+HEAD_SEQS = 8
 
 
 @dataclass
@@ -99,7 +104,7 @@ class BatchDecoder:
         params.n_ctx = n_ctx
         params.n_batch = 512
         params.n_ubatch = 512
-        params.n_seq_max = width + 1
+        params.n_seq_max = width + 1 + HEAD_SEQS
         params.n_threads = n_threads
         params.n_threads_batch = n_threads
         params.kv_unified = True  # shared prefix cells are stored once; mixed lengths stay fast
@@ -113,13 +118,16 @@ class BatchDecoder:
         if not self._ctx:
             raise ProviderError("llama.cpp could not create a batched context", kind="other")
         self._owns_ctx = True
-        self._setup(width, n_ctx // 2)
+        self._setup(width, n_ctx // 2, HEAD_SEQS)
 
-    def _setup(self, prefix_seq: int, seq_limit: int) -> None:
+    def _setup(self, prefix_seq: int, seq_limit: int, head_seqs: int) -> None:
         self._mem = self._lib.llama_get_memory(self._ctx)
-        self._batch = self._lib.llama_batch_init(512, 0, self.width + 1)
+        self._batch = self._lib.llama_batch_init(512, 0, 1)
         self._prefix: list[int] = []
         self._prefix_seq = prefix_seq  # -1: no shared prefix (one sequence on a borrowed context)
+        self._head_seqs = head_seqs
+        #: Request index -> (sequence holding its head, head length), during a run.
+        self._heads: dict[int, tuple[int, int]] = {}
         #: Longest prompt + answer one sequence may hold.
         self.seq_limit = seq_limit
 
@@ -137,7 +145,7 @@ class BatchDecoder:
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
         self._ctx = llama._ctx.ctx
         self.n_ctx = int(llama.n_ctx())
-        self._setup(-1, self.n_ctx)
+        self._setup(-1, self.n_ctx, 0)
         return self
 
     def close(self) -> None:
@@ -171,11 +179,40 @@ class BatchDecoder:
                                      shape=(self.n_vocab,))
 
     def _decode_run(self, tokens: Sequence[int], start: int, seq: int) -> None:
-        for s in range(0, len(tokens), 512):
-            self._batch.n_tokens = 0
-            for k, tok in enumerate(tokens[s:s + 512]):
-                self._add(tok, start + s + k, seq, False)
+        self._decode_runs([(tokens, start, seq)])
+
+    def _decode_runs(self, runs: Sequence[tuple[Sequence[int], int, int]]) -> None:
+        """Decode (tokens, first position, sequence) runs without logits, up to 512 tokens per
+        ``llama_decode`` whatever sequence they belong to."""
+        self._batch.n_tokens = 0
+        for tokens, start, seq in runs:
+            for k, tok in enumerate(tokens):
+                if self._batch.n_tokens == 512:
+                    self._decode()
+                    self._batch.n_tokens = 0
+                self._add(tok, start + k, seq, False)
+        if self._batch.n_tokens:
             self._decode()
+
+    def _set_heads(self, requests: Sequence[Request], runnable: list[int], base: int) -> int:
+        """Decode the heads that part of the group shares; returns the cells they hold."""
+        self._heads = {}
+        first = self.width + 1
+        for k in range(self._head_seqs):
+            self._lib.llama_memory_seq_rm(self._mem, first + k, -1, -1)
+        if self._prefix_seq < 0 or len(runnable) < 3:
+            return 0
+        heads = shared_heads([requests[i].tokens for i in runnable], base, self._head_seqs)
+        runs = []
+        for k, head in enumerate(heads):
+            seq = first + k
+            if base:
+                self._lib.llama_memory_seq_cp(self._mem, self._prefix_seq, seq, -1, -1)
+            runs.append((head.tokens[base:], base, seq))
+            for m in head.members:
+                self._heads[runnable[m]] = (seq, len(head.tokens))
+        self._decode_runs(runs)
+        return sum(len(h.tokens) - base for h in heads)
 
     def _set_prefix(self, prefix: list[int]) -> None:
         """Make the reserved sequence hold ``prefix``, reusing what it already holds."""
@@ -252,14 +289,14 @@ class BatchDecoder:
                 runnable.append(i)
         if not runnable:
             return results
-        prefix = _common_prefix([requests[i].tokens for i in runnable])
-        budget = self.n_ctx - len(prefix)
-        per_seq = max(len(requests[i].tokens) - len(prefix) + requests[i].max_tokens
-                      for i in runnable)
-        width = max(1, min(self.width, len(runnable), budget // max(1, per_seq)))
+        prefix = common_prefix([requests[i].tokens for i in runnable])
         # A lone prompt is decoded from an empty cache, as create_completion does: an earlier
         # group's prefix left in the cache would move its cells and change its numerics.
         self._set_prefix(prefix if len(runnable) > 1 else [])
+        budget = self.n_ctx - len(prefix) - self._set_heads(requests, runnable, len(prefix))
+        per_seq = max(len(requests[i].tokens) - len(prefix) + requests[i].max_tokens
+                      for i in runnable)
+        width = max(1, min(self.width, len(runnable), budget // max(1, per_seq)))
         queue = deque(runnable)
         slots: dict[int, _Slot] = {}
         while queue or slots:
@@ -298,7 +335,10 @@ class BatchDecoder:
                group: int) -> _Slot:
         self._lib.llama_memory_seq_rm(self._mem, s, -1, -1)
         start = 0
-        if group > 1 and self._prefix:
+        if i in self._heads:
+            seq, start = self._heads[i]
+            self._lib.llama_memory_seq_cp(self._mem, seq, s, -1, -1)
+        elif group > 1 and self._prefix:
             self._lib.llama_memory_seq_cp(self._mem, self._prefix_seq, s, -1, -1)
             start = len(self._prefix)
         return _Slot(s, requests[i], results[i], start)
@@ -373,16 +413,6 @@ def top_logprobs(logits: Any, k: int) -> list[tuple[int, float]]:
         out.append((t, float(x[t]) - norm))
         rest[t] = -np.inf
     return out
-
-
-def _common_prefix(token_lists: Sequence[list[int]]) -> list[int]:
-    """Longest common prefix, leaving at least one token of every prompt to decode per slot."""
-    shortest = min(len(t) for t in token_lists)
-    first = token_lists[0]
-    n = 0
-    while n < shortest - 1 and all(t[n] == first[n] for t in token_lists):
-        n += 1
-    return first[:n]
 
 
 def _nucleus(z: Any, top_p: float) -> Any:
