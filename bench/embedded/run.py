@@ -50,11 +50,18 @@ def long_templates() -> list[str]:
     return out
 
 
-def _vm_hwm_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def _vm_hwm_mb(pid: str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _children() -> list[str]:
+    pids: list[str] = []
+    for task in Path("/proc/self/task").iterdir():
+        pids += (task / "children").read_text().split()
+    return pids
 
 
 def cases(n: int) -> list[tuple[str, str]]:
@@ -180,15 +187,15 @@ def main() -> None:
             llm = Llama(model_path=str(path), n_ctx=2048, n_threads=threads,
                         n_threads_batch=threads, verbose=False)
             run_plain(llm, v)
+            kids = 0.0
         else:
             run_pw(Path(args.folder))
-            POOL.close()  # waits for the worker processes, so their usage is counted below
-        # Worker processes (batched decoding) are children: report their peak too.
-        # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so a child would report
-        # the parent's peak at fork time. (The workers' figure below is ru_maxrss of children:
-        # an upper bound for the same reason.)
+            # Worker processes (batched decoding) are children: their own peak, read while
+            # they are alive.
+            kids = max((_vm_hwm_mb(pid) for pid in _children()), default=0.0)
+        # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so a child started by a
+        # large parent would report the parent's peak.
         own = _vm_hwm_mb()
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"{own:.0f} {kids:.0f}")
         return
 
