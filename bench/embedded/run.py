@@ -8,8 +8,11 @@ Variants (Gemma 3 270M, temperature 0):
   one      1 case per template (3 cells)
   long     3 templates of ~300 tokens (8 few-shot demos) x 40 cases, max_tokens 3
   answers  3 templates x 30 cases, max_tokens 40 (no stop)
-Model load is excluded for both sides and reported once. Agreement with promptwork's own
-sequential path (`--sequential`) is measured on the short variant. Peak RSS is measured in
+Model load is excluded for both sides and reported once; each variant starts with one untimed
+run of each side (--warmup). The plain loop runs on promptwork's decode thread, as it would
+run alone in its own process (two llama.cpp OpenMP teams in one process slow each other).
+Agreement with promptwork's own sequential path (`--sequential`) is measured on the short
+variant. Peak RSS is measured in
 separate child processes (one per side).
 """
 
@@ -168,6 +171,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--variants", default="short,one,long,answers")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed runs of each side first")
     ap.add_argument("--rss-only", choices=["plain", "pw"])
     ap.add_argument("--folder")
     ap.add_argument("--compare-workers", action="store_true",
@@ -224,6 +228,12 @@ def main() -> None:
         write_suite(folder, v)
         cells = 3 * v["n"]
         times: dict[str, list[float]] = {"plain loop": [], "promptwork eval": []}
+        # One untimed run of each side first: one-time set-up (promptwork's batched context or
+        # worker processes, the store's tables; the plain loop's first buffers) is excluded
+        # like the model load.
+        for _ in range(args.warmup):
+            POOL.call(run_plain, llm, v)
+            run_pw(folder)
         for _ in range(args.rounds):
             t = time.perf_counter()
             # On promptwork's decode thread, as the plain loop would run alone in its own
