@@ -95,7 +95,11 @@ COMPLETIONS = [*SURE, *text("Sunday, Monday,", "January, February, March,", "red
 
 
 def _local(config: dict[str, Any] | None = None) -> LocalProvider:
-    provider = create_provider("local:gemma3-270m", config)
+    return _local_model("gemma3-270m", config)
+
+
+def _local_model(name: str, config: dict[str, Any] | None = None) -> LocalProvider:
+    provider = create_provider(f"local:{name}", config)
     assert isinstance(provider, LocalProvider)
     return provider
 
@@ -401,6 +405,41 @@ def test_every_decode_runs_on_the_pools_one_thread(
     asyncio.run(sequential.stream_complete(*cells[1], lambda _piece: None))
     assert len(seen) == 6
     assert len(set(seen)) == 1 and seen[0] != threading.get_ident()
+
+
+def test_a_chat_model_decodes_batched_with_its_chat_template() -> None:
+    """SmolLM2 (chat): the batched group gets the chat-formatted prompts and each answer ends at
+    the model's end-of-turn token, like the sequential path's."""
+    from promptwork.types import Message
+
+    chat = _local_model("smollm2", {"workers": 1})
+    seq = _local_model("smollm2", {"decoding": "sequential"})
+    questions = ["Name a colour.", "What is 2 + 2?", "Say hello.", "Name a fruit."]
+    prompts = [RenderedPrompt(messages=(Message(role="system", content="Answer briefly."),
+                                        Message(role="user", content=q))) for q in questions]
+    cells = [(p, Params(temperature=0, max_tokens=64)) for p in prompts]
+    seen: list[list[int]] = []
+    original = BatchDecoder.run
+
+    def spy(decoder: BatchDecoder, requests: Any) -> Any:
+        seen.extend(r.tokens for r in requests)
+        return original(decoder, requests)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(BatchDecoder, "run", spy)
+        batched = ok(run(chat, cells))
+    llama = chat.model.llama
+    texts = [chat.prompt_text(p) for p in prompts]
+    for text in texts:
+        assert "<|im_start|>user\n" in text and text.rstrip().endswith("<|im_start|>assistant")
+    assert seen == [llama.tokenize(t.encode(), special=True) for t in texts]
+    sequential = [seq.complete_sync(*cell) for cell in cells]
+    for b, s in zip(batched, sequential, strict=True):
+        assert b.text.strip() and "<|im_end|>" not in b.text and "<|im_start|>" not in b.text
+        assert (b.finish_reason, s.finish_reason) == ("stop", "stop"), (b.text, s.text)
+    same = sum(b.text == s.text for b, s in zip(batched, sequential, strict=True))
+    assert same >= len(cells) - 1, [(b.text, s.text) for b, s in zip(batched, sequential,
+                                                                     strict=True)]
 
 
 # -- 3. seeded sampling -------------------------------------------------------------------------
