@@ -188,7 +188,8 @@ class LocalProvider(Provider):
             self._layout = resolve_layout(
                 sequential=self.decoding == "sequential", workers=self._workers_option,
                 threads=self.settings["n_threads"], threads_given=self._threads_given,
-                sha256=self._sha256, calibrate=self._calibrate)
+                sha256=self._sha256,
+                calibrate=lambda sha256: self._pool.call(self._calibrate, sha256))
         return self._layout
 
     def calibrate(self) -> LayoutChoice:
