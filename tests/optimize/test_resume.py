@@ -229,6 +229,9 @@ def test_cli_resume(suite_dir: Path, capsys: pytest.CaptureFixture[str]) -> None
     args = ["optimize", "1", "-c", str(suite_dir), "--budget", "60"]
     assert main([*args, "--resume"]) == 2
     assert "no interrupted optimization to resume" in capsys.readouterr().err
+    # --resume before PROMPT: "1" is the prompt, not a run id
+    assert main(["optimize", "--resume", "1", "-c", str(suite_dir), "--budget", "60"]) == 2
+    assert "no interrupted optimization to resume" in capsys.readouterr().err
     import asyncio
 
     with pytest.raises(Interrupt):
@@ -239,6 +242,9 @@ def test_cli_resume(suite_dir: Path, capsys: pytest.CaptureFixture[str]) -> None
     store.close()
     assert main([*args, "--seed", "1", "--resume"]) == 2
     assert "seed 0 (now 1)" in capsys.readouterr().err
+    assert main(["optimize", "--resume", run_id[:13], "1", "-c", str(suite_dir),
+                 "--budget", "60", "--seed", "1"]) == 2  # a run id prefix stays a run id
+    assert f"cannot resume run {run_id}" in capsys.readouterr().err
     assert main([*args, "--resume", run_id]) == 0
     captured = capsys.readouterr()
     assert f"resuming run {run_id}" in captured.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,17 @@ from promptwork.cli.output import console, safe_text
 from promptwork.optimize.api import aoptimize
 from promptwork.optimize.plan import METRICS, STRATEGIES, plan_optimization
 from promptwork.optimize.report import render
+
+#: A run id or a prefix of one (``20261123-223145-ab12cd``): 4+ digits of its date first.
+_RUN_ID = re.compile(r"\d{4,8}(-\d{0,6}(-[0-9a-f]{0,6})?)?")
+
+
+def _prompt_after_resume(prompt: str | None, resume: str | None) -> tuple[str | None, str | None]:
+    """``--resume PROMPT`` (the option before the argument) means PROMPT, not a run id: the
+    option's value is optional, so Click hands it the argument."""
+    if prompt is None and resume and not _RUN_ID.fullmatch(resume):
+        return resume, ""
+    return prompt, resume
 
 
 @click.command("optimize")
@@ -60,8 +72,9 @@ def optimize_command(
 ) -> None:
     """Search for a better version of PROMPT (a prompt of the suite: path, label or number).
 
-    An interrupted optimization continues with the same command and --resume after PROMPT.
+    An interrupted optimization continues with the same command and --resume.
     """
+    prompt, resume = _prompt_after_resume(prompt, resume)
     out, err = console(), console(stderr=True)
     options: dict[str, Any] = dict(model=model, proposer=proposer, budget=budget, strategy=strategy,
                    seed=seed, answer_var=answer_var, metric=metric, max_tests=max_tests,
