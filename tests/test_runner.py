@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from promptwork.providers.base import Provider
 from promptwork.providers.scripted import Script, ScriptedProvider
 from promptwork.runner import RunConfig
 from promptwork.store import Store
-from promptwork.types import Completion, Params, RenderedPrompt
+from promptwork.types import Capabilities, Completion, Params, RenderedPrompt
 
 
 @pytest.fixture(autouse=True)
@@ -322,6 +322,44 @@ def test_cells_of_one_prompt_run_consecutively_on_a_one_at_a_time_model(tmp_path
     order = [t.split()[0] for t in texts(model)]
     assert order == ["P0"] * 5 + ["P1"] * 5 + ["P2"] * 5
     assert model.peak == 1
+
+
+class Batching(ScriptedProvider):
+    """A scripted model with the batching capability that records each group it is handed."""
+
+    batch_size = 4
+
+    def __init__(self, script: Script = ("ok",), **kw: Any):
+        super().__init__(script, capabilities=Capabilities(chat=True, completion=True,
+                                                           batching=True), **kw)
+        self.groups: list[list[str]] = []
+
+    async def complete_batch(
+        self, requests: Sequence[tuple[RenderedPrompt, Params]]
+    ) -> list[Completion | ProviderError]:
+        self.groups.append([prompt.as_text() for prompt, _ in requests])
+        return await super().complete_batch(requests)
+
+
+def test_a_batching_model_gets_groups_of_one_template_and_small_leftovers_together(
+    tmp_path: Path,
+) -> None:
+    """Cells go to a batching provider in groups of at most its batch size, each group one
+    template's cells in test order; leftovers under MERGE_BELOW cells of several templates share
+    a group. A model without the capability gets one call per cell."""
+    batching = Batching(["ok"])
+    plain = Tracking(["ok"], id="scripted:plain")
+    suite = {"prompts": ["A {{ i }}", "B {{ i }}"], "providers": ["scripted", "scripted:plain"],
+             "tests": cases(9)}
+    result = run(tmp_path, suite, {0: batching, 1: plain})
+    assert len(list(result.rows())) == 36
+    full = [g for g in batching.groups if len(g) == 4]
+    assert sorted(full) == [[f"{t} {i}" for i in range(k, k + 4)]
+                            for t in "AB" for k in (0, 4)]
+    (leftover,) = [g for g in batching.groups if len(g) < 4]
+    assert sorted(leftover) == ["A 8", "B 8"]
+    assert sum(len(g) for g in batching.groups) == 18
+    assert len(plain.calls) == 18 and plain.peak >= 1
 
 
 def test_concurrency_limit_is_per_provider(tmp_path: Path) -> None:
