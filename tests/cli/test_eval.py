@@ -355,3 +355,38 @@ def test_init_writes_a_suite_that_validates(
     assert [p.id for p in suite.providers] == ["local:gemma3-270m"]
     code, _, err = cli(capsys, "init", "new")
     assert code == 2 and "not overwriting" in err
+
+
+@pytest.mark.embedded
+def test_sequential_decoding_is_recorded_said_and_keys_the_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--sequential`` changes numerics: the run records and prints how the embedded model
+    decoded, and a batched answer in the cache is not served to a sequential run."""
+    (tmp_path / "count.prompt").write_text(
+        "---\nparams: {temperature: 0, max_tokens: 3}\n---\n1, 2, 3, {{ i }},\n")
+    write_suite(tmp_path, {
+        "prompts": ["file://count.prompt"],
+        "providers": ["local:gemma3-270m"],
+        "defaultTest": {"assert": [{"type": "regex", "value": "."}]},
+        "tests": [{"vars": {"i": i}} for i in (4, 5, 6)],
+    })
+
+    def cached(name: str) -> list[bool]:
+        rows = json.loads((tmp_path / name).read_text())["results"]["results"]
+        return [bool(r["response"]["cached"]) for r in rows]
+
+    def decoding(run_id: str) -> str:
+        (settings,) = sqlite_rows(db_file(tmp_path), "SELECT settings FROM runs WHERE id = ?",
+                                  (run_id,))
+        return str(json.loads(settings[0])["providers"][0]["settings"]["decoding"])
+
+    code, _, err = evaluate(capsys, "-o", "batched.json")
+    assert code == 0 and "decoding: local:gemma3-270m: batched (width 16)" in err
+    assert cached("batched.json") == [False] * 3
+    code, _, err = evaluate(capsys, "--sequential", "-o", "sequential.json")
+    assert code == 0 and "decoding: local:gemma3-270m: sequential" in err
+    assert cached("sequential.json") == [False] * 3  # batched answers are not reused
+    assert evaluate(capsys, "-o", "again.json")[0] == 0
+    assert cached("again.json") == [True] * 3
+    assert [decoding(r) for r in run_ids(tmp_path)] == ["batched", "sequential", "batched"]
