@@ -35,7 +35,10 @@ def _serve(conn: Connection, model_path: str, width: int, n_ctx: int) -> None:
     decoder = BatchDecoder(llama, width, n_ctx, 1)
     conn.send("ready")
     while True:
-        message = conn.recv()
+        try:
+            message = conn.recv()
+        except EOFError:  # the parent process is gone (killed): nothing left to answer
+            break
         if message is None:
             break
         requests = [Request(tokens=r["tokens"], params=Params.model_validate(r["params"]),
