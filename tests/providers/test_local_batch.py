@@ -329,7 +329,8 @@ def test_prefixes_shared_by_part_of_a_group_are_decoded_once(
 ) -> None:
     """One group mixing two templates (as leftovers of several templates are decoded): each
     template's head is decoded once and shared by its cells, so the group feeds exactly the
-    tokens the heads save fewer; answers clear of near-ties are the same as without heads."""
+    tokens the heads save fewer; logits are asked for only where a token is sampled; answers
+    clear of near-ties are the same as without heads."""
     from promptwork.providers.local_prefixes import common_prefix, shared_heads
 
     plural_cells = [(p, Params(temperature=0, max_tokens=4, stop=("\n",)))
@@ -344,12 +345,13 @@ def test_prefixes_shared_by_part_of_a_group_are_decoded_once(
     saved = sum(h.saves(base) for h in heads)
     assert saved > 100
 
-    fed = [0]
+    fed = [0, 0]  # tokens fed, tokens with logits
     add = BatchDecoder._add
 
-    def count(decoder: BatchDecoder, *args: Any) -> int:
+    def count(decoder: BatchDecoder, token: int, pos: int, seq: int, logits: bool) -> int:
         fed[0] += 1
-        return add(decoder, *args)
+        fed[1] += bool(logits)
+        return add(decoder, token, pos, seq, logits)
 
     monkeypatch.setattr(BatchDecoder, "_add", count)
     watch = DecoderWatch(monkeypatch)
@@ -359,9 +361,10 @@ def test_prefixes_shared_by_part_of_a_group_are_decoded_once(
     for label, head_seqs in (("without heads", 0), ("with heads", decoder._head_seqs)):
         monkeypatch.setattr(decoder, "_head_seqs", head_seqs)
         decoder._prefix = []  # each run decodes the group's prefix itself
-        fed[0] = 0
+        fed[:] = [0, 0]
         watch.reset()
         answers = ok(run(inproc, cells))
+        assert fed[1] == sum(len(m) for m in watch.margins.values())  # one per sampled token
         runs[label] = (fed[0], [a.text for a in answers], dict(watch.margins))
     (fed_off, off, margins), (fed_on, on, _) = runs["without heads"], runs["with heads"]
     generated = fed_off - sum(len(t) for t in tokens) + base  # tokens fed back after sampling
