@@ -202,7 +202,12 @@ class BatchDecoder:
             self._lib.llama_memory_seq_rm(self._mem, first + k, -1, -1)
         if self._prefix_seq < 0 or len(runnable) < 3:
             return 0
-        heads = shared_heads([requests[i].tokens for i in runnable], base, self._head_seqs)
+        heads = []
+        room = (self.n_ctx - base) // 2  # the heads never take more than half the free cells
+        for head in shared_heads([requests[i].tokens for i in runnable], base, self._head_seqs):
+            if len(head.tokens) - base <= room:
+                heads.append(head)
+                room -= len(head.tokens) - base
         runs = []
         for k, head in enumerate(heads):
             seq = first + k
