@@ -84,3 +84,44 @@ def test_select_best_picks_one_cell_per_test(tmp_path: Path) -> None:
         (0, 0, False), (0, 1, True), (1, 0, False), (1, 1, True)]
     loser = rows[0]["grading"]["components"][0]
     assert loser["type"] == "select-best" and "2 of 2 was chosen" in loser["reason"]
+
+
+def test_select_best_after_resume_compares_every_cell_of_the_test(tmp_path: Path) -> None:
+    """A run interrupted after the short prompt answered and before the long one did: on
+    resume, the cells answered before the interruption join the comparison (the judge picks
+    output 2 of 2, the long one), instead of the long cell being compared with itself alone."""
+    import asyncio
+    import contextlib
+
+    from evalkit import db_file, sqlite_rows
+    from promptwork.evaluation import aevaluate
+    from promptwork.providers.echo import EchoProvider
+    from promptwork.types import Completion, Params, RenderedPrompt
+
+    (tmp_path / "promptwork.yaml").write_text(SELECT_BEST)
+
+    class Stalling(EchoProvider):
+        """Echo, except that the long prompt never answers."""
+
+        async def complete(self, prompt: RenderedPrompt, params: Params) -> Completion:
+            if prompt.as_text().startswith("Long"):
+                await asyncio.Event().wait()
+            return await super().complete(prompt, params)
+
+    async def interrupted() -> None:
+        task = asyncio.create_task(aevaluate(tmp_path, config=RunConfig(use_cache=False),
+                                             providers={0: Stalling("echo")}))
+        while not (db_file(tmp_path).exists() and len(sqlite_rows(
+                db_file(tmp_path), "SELECT 1 FROM results")) == 2):
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(interrupted())
+    run = pw.evaluate(tmp_path, config=RunConfig(use_cache=False), resume="")
+    rows = sorted(run.rows(), key=lambda r: (r["test_idx"], r["prompt_idx"]))
+    assert [(r["test_idx"], r["prompt_idx"], r["success"]) for r in rows] == [
+        (0, 0, False), (0, 1, True), (1, 0, False), (1, 1, True)]
+    reasons = [r["grading"]["components"][0]["reason"] for r in rows]
+    assert reasons == ["output 2 of 2 was chosen", "chosen as the best output"] * 2

@@ -17,7 +17,7 @@ from typing import Any
 from promptwork.calls import CallPolicy, ModelCaller
 from promptwork.cases import CellKey, CellResult, TestCase
 from promptwork.checks.base import CheckContext, CheckResult, CheckSpec, aggregate
-from promptwork.checks.judge import select_best
+from promptwork.checks.judge import UNDECIDED, select_best
 from promptwork.checks.registry import arun_check, render_value
 from promptwork.errors import ConfigError, MissingVariableError, ProviderError, TemplateError
 from promptwork.events import CellFinished, Event, Retrying, RunFinished, RunStarted, Subscriber
@@ -233,6 +233,8 @@ class Runner:
         self, run_id: str, window: list[TestCase], pairs: Sequence[_Pair], repeat: int,
         done: set[CellKey],
     ) -> None:
+        if done:
+            self._recall_undecided(run_id, window)
         jobs: list[Coroutine[Any, Any, None]] = []
         # Small leftovers of several prompts on one batching provider are decoded together:
         # a lone cell gains nothing from a shared prefix but still shares the decode steps.
@@ -288,6 +290,29 @@ class Runner:
         self.store.add_results(run_id, from_cache)
         if delay:
             await asyncio.sleep(delay / 1000)
+
+    def _recall_undecided(self, run_id: str, window: list[TestCase]) -> None:
+        """On resume: cells answered before the interruption whose ``select-best`` was not
+        decided yet join this window's comparison, so the winner is chosen among all of a
+        test's cells, not only those answered now."""
+        tests = {t.index: t for t in window
+                 if any(spec.type == "select-best" for spec in t.checks)}
+        if not tests:
+            return
+        for row in self.store.test_results(run_id, list(tests)):
+            grading = row["grading"]
+            if row["error"] is not None or not isinstance(grading, dict):
+                continue
+            test = tests[row["test_idx"]]
+            parts = [CheckResult.from_dict(c) for c in grading.get("components") or ()]
+            if len(parts) != len(test.checks) or not any(
+                    spec.type == "select-best" and part.reason == UNDECIDED
+                    for spec, part in zip(test.checks, parts, strict=True)):
+                continue
+            key = CellKey(row["prompt_idx"], row["provider_idx"], row["test_idx"],
+                          row["repeat_idx"])
+            self._compared.setdefault(test.index, []).append(
+                (key, row["output"] or "", list(zip(test.checks, parts, strict=True))))
 
     async def _select_best(self, run_id: str, tests: dict[int, TestCase]) -> None:
         """promptfoo's ``select-best``: one grader call per test (and repeat) picks the best

@@ -62,6 +62,13 @@ class CheckResult:
             out["components"] = [c.to_dict() for c in self.components]
         return out
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CheckResult:
+        """The result :meth:`to_dict` stored."""
+        return cls(bool(d["pass"]), float(d["score"]), str(d.get("reason", "")), d.get("metric"),
+                   str(d.get("type", "")),
+                   tuple(cls.from_dict(c) for c in d.get("components") or ()))
+
 
 class CheckError(Exception):
     """A check could not reach a verdict (no grader, an unreadable grader answer...).

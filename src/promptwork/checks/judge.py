@@ -281,9 +281,13 @@ async def model_graded_closedqa(spec: CheckSpec, ctx: CheckContext) -> CheckResu
     )
 
 
+#: The reason of a ``select-best`` result that the runner has not decided yet.
+UNDECIDED = "decided across prompts"
+
+
 def select_best_cell(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     """Placeholder per cell: ``select-best`` is decided across prompts by the runner."""
-    return CheckResult(passed=True, score=1.0, reason="decided across prompts")
+    return CheckResult(passed=True, score=1.0, reason=UNDECIDED)
 
 
 async def select_best(

@@ -275,6 +275,15 @@ class Store:
         with self.engine.connect() as conn:
             return {CellKey(*row) for row in conn.execute(query.where(res.c.run_id == run_id))}
 
+    def test_results(self, run_id: str, tests: Sequence[int]) -> list[dict[str, Any]]:
+        """Stored result rows of some tests of a run (index, output, error, grading)."""
+        res = schema.results
+        query = select(res.c.prompt_idx, res.c.provider_idx, res.c.test_idx, res.c.repeat_idx,
+                       res.c.output, res.c.error, res.c.grading).where(
+            res.c.run_id == run_id, res.c.test_idx.in_(list(tests)))
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
     def results(self, run_id: str) -> Iterator[dict[str, Any]]:
         """Stored result rows of a run, in matrix order, streamed."""
         res = schema.results
