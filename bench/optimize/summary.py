@@ -4,8 +4,9 @@ Usage: .venv/bin/python bench/optimize/summary.py [results.jsonl]
 
 Per task and budget: test accuracy of the seed prompt and of each method's final prompt (mean +-
 sd over the seeds that finished), task-model calls used by the search, proposer calls, seconds.
-Then, per budget, the average over the tasks every method finished, and for promptwork each
-run's exact McNemar test against the seed prompt on the same 100 test examples.
+Then, per budget, the average over the tasks each method finished, promptwork against each peer
+on the same (task, seed) runs, and for promptwork each run's exact McNemar test against the seed
+prompt on the same 100 test examples.
 """
 
 from __future__ import annotations
@@ -32,6 +33,29 @@ def fmt(xs: list[float]) -> str:
         return "-"
     sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
     return f"{statistics.mean(xs):.1f} +- {sd:.1f} (n={len(xs)})"
+
+
+def paired(by: dict[tuple[str, int, str], list[dict[str, Any]]], tasks: list[str],
+           budget: int) -> None:
+    """promptwork against each peer on the same (task, seed) runs: the fair average when the
+    peers did not run every task."""
+    for peer in ("bfsrs", "mipro", "gepa"):
+        ours, theirs, wins, ties, losses, where = [], [], 0, 0, 0, set()
+        for task in tasks:
+            mine = {r["seed"]: r for r in by.get((task, budget, "promptwork"), [])
+                    if r.get("test_best")}
+            for r in by.get((task, budget, peer), []):
+                if r.get("test_best") and r["seed"] in mine:
+                    a, b = acc(mine[r["seed"]]["test_best"]), acc(r["test_best"])
+                    ours.append(a)
+                    theirs.append(b)
+                    wins, ties, losses = wins + (a > b), ties + (a == b), losses + (a < b)
+                    where.add(task)
+        if ours:
+            print(f"- promptwork vs {peer} on the same {len(ours)} runs "
+                  f"({', '.join(sorted(where))}): {statistics.mean(ours):.1f} vs "
+                  f"{statistics.mean(theirs):.1f} "
+                  f"(promptwork higher in {wins}, equal in {ties}, lower in {losses})")
 
 
 def main() -> None:
@@ -74,6 +98,8 @@ def main() -> None:
             means.append(f"{statistics.mean(per_task):.1f} ({len(per_task)} tasks)"
                          if per_task else "-")
         print("| **mean over the tasks each method finished** | " + " | ".join(means) + " |")
+        print()
+        paired(by, tasks, budget)
         print()
         for task in tasks:
             for r in by.get((task, budget, "promptwork"), []):
