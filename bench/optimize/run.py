@@ -127,6 +127,8 @@ def run_dspy(folder: Path, method: str, budget: int, seed: int, bases: dict[str,
     cmd = [str(DSPY_PYTHON), str(HERE / "dspy_run.py"), "--task-file", str(folder / "task.json"),
            "--method", method, "--budget", str(budget), "--seed", str(seed),
            "--task-base", bases["task"], "--proposer-base", bases["proposer"]]
+    if method == "mipro":
+        cmd.append("--lenient")  # SmolLM2's prose becomes the proposal instead of a crash
     env = {**os.environ, "DSPY_CACHEDIR": str(WORK / "dspy-cache"), "LITELLM_LOCAL_MODEL_COST_MAP":
            "True", "OPENAI_API_KEY": "unused-local-server"}
     start = time.perf_counter()

@@ -21,7 +21,7 @@ from typing import Any
 from promptwork.stats import compare_pass_fail
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("seed", "promptwork", "bfsrs", "mipro", "gepa", "server-seed")
+ORDER = ("seed", "promptwork", "bfsrs", "mipro", "gepa", "mipro-strict", "server-seed")
 
 
 def acc(values: list[int]) -> float:
