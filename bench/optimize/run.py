@@ -16,7 +16,9 @@ Metric: first line, stripped, trailing ``.``/``!`` removed, case-folded, equal t
 
 DSPy runs in its own environment (``../shared/tools/peers.sh dspy``), never in ours. Each finished
 (task, budget, seed, method) appends one JSON line to --out; finished combinations are skipped on a
-re-run, so the benchmark can be run in pieces.
+re-run, so the benchmark can be run in pieces. Run one benchmark at a time: two at once put more
+llama.cpp threads than cores on this 2-core machine, and their spinning threads slowed SmolLM2
+from ~100 to 0.3 tokens per second.
 """
 
 from __future__ import annotations
@@ -139,9 +141,13 @@ def run_dspy(folder: Path, method: str, budget: int, seed: int, bases: dict[str,
         return {"error": f"timed out after {timeout:.0f} s", "seconds": timeout}
     seconds = time.perf_counter() - start
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode < 0:  # killed from outside: the run did not finish, nothing to record
+        return {"lost": f"killed by signal {-proc.returncode}"}
     if proc.returncode != 0 or not lines:
         return {"error": f"exit {proc.returncode}: {proc.stderr[-800:]}", "seconds": seconds}
     out: dict[str, Any] = json.loads(lines[-1])
+    if "ConnectError" in str(out.get("error")) or any("ConnectError" in s for s in out["samples"]):
+        return {"lost": "a llama_cpp.server went away"}  # the servers', not the method's, failure
     out["seconds"] = round(seconds, 1)
     return out
 
@@ -228,6 +234,9 @@ def main() -> None:
             else:
                 dspy_method = "seed" if method == "server-seed" else method
                 record = run_dspy(folder, dspy_method, budget, seed, bases, args.timeout)
+            if "lost" in record:
+                print(f"  -> not recorded ({record['lost']}); a re-run does it again", flush=True)
+                continue
             record = {"task": task, "budget": budget, "seed": seed, "method": method, **record}
             acc = record.get("test_best")
             print(f"  -> test {sum(acc) / len(acc):.3f}, {record.get('search_calls')} calls, "
