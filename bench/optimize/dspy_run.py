@@ -24,6 +24,10 @@ from typing import Any
 import dspy
 import httpx
 
+# Exit status when a llama_cpp.server goes away mid-run (run.py records nothing then); the same
+# number is in run.py, which cannot import this file (it needs DSPy's environment).
+SERVER_LOST = 75
+
 
 def normalize(text: str) -> str:
     line = (text or "").strip().split("\n")[0].strip()
@@ -145,6 +149,8 @@ def evaluate(program: Any, examples: list[Any], samples: list[str]) -> list[int]
             pred = program(input=ex.input)
             out.append(int(plain_metric(ex, pred)))
             answer = repr(getattr(pred, "output", None))
+        except httpx.TransportError:
+            raise  # the server went away: not a wrong answer (see SERVER_LOST)
         except Exception as exc:  # a parse failure is a wrong answer
             out.append(0)
             answer = f"{type(exc).__name__}: {exc}"[:200]
@@ -208,6 +214,8 @@ def main() -> None:
                             num_threads=1, seed=args.seed, reflection_minibatch_size=3,
                             track_stats=False)
             best = opt.compile(program, trainset=train, valset=val)
+    except httpx.TransportError:
+        raise  # the server's failure, not the method's (see SERVER_LOST)
     except Exception as exc:  # reported, never hidden: the seed program stands
         error = f"{type(exc).__name__}: {exc}"[:500]
     search_s = time.perf_counter() - start
@@ -226,4 +234,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except httpx.TransportError as exc:
+        print(f"llama_cpp.server unreachable: {exc}", file=sys.stderr)
+        sys.exit(SERVER_LOST)

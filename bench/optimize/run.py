@@ -42,6 +42,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 DATA = ROOT.parent / "shared/datasets/instruction_induction"
+SERVER_LOST = 75  # dspy_run.py's exit status when a llama_cpp.server went away
 WORK = HERE / ".work"
 PEERS = Path(os.environ.get("PEERS_DIR", Path.home() / ".cache/promptwork-peers"))
 DSPY_PYTHON = PEERS / "dspy/bin/python"
@@ -143,11 +144,11 @@ def run_dspy(folder: Path, method: str, budget: int, seed: int, bases: dict[str,
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode < 0:  # killed from outside: the run did not finish, nothing to record
         return {"lost": f"killed by signal {-proc.returncode}"}
+    if proc.returncode == SERVER_LOST:  # the servers', not the method's, failure
+        return {"lost": "a llama_cpp.server went away"}
     if proc.returncode != 0 or not lines:
         return {"error": f"exit {proc.returncode}: {proc.stderr[-800:]}", "seconds": seconds}
     out: dict[str, Any] = json.loads(lines[-1])
-    if "ConnectError" in str(out.get("error")) or any("ConnectError" in s for s in out["samples"]):
-        return {"lost": "a llama_cpp.server went away"}  # the servers', not the method's, failure
     out["seconds"] = round(seconds, 1)
     return out
 

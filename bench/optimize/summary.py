@@ -21,7 +21,8 @@ from typing import Any
 from promptwork.stats import compare_pass_fail
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("seed", "promptwork", "bfsrs", "mipro", "gepa", "mipro-strict", "server-seed")
+PEERS = ("bfsrs", "mipro", "gepa")
+ORDER = ("seed", "promptwork", *PEERS, "mipro-strict", "server-seed")
 
 
 def acc(values: list[int]) -> float:
@@ -39,7 +40,7 @@ def paired(by: dict[tuple[str, int, str], list[dict[str, Any]]], tasks: list[str
            budget: int) -> None:
     """promptwork against each peer on the same (task, seed) runs: the fair average when the
     peers did not run every task."""
-    for peer in ("bfsrs", "mipro", "gepa"):
+    for peer in PEERS:
         ours, theirs, wins, ties, losses, where = [], [], 0, 0, 0, set()
         for task in tasks:
             mine = {r["seed"]: r for r in by.get((task, budget, "promptwork"), [])
