@@ -23,7 +23,7 @@ from promptwork.providers.scripted import ScriptedProvider
 from promptwork.suite import load_suite
 from promptwork.types import Params, RenderedPrompt
 
-from .kit import make_state, smart_provider, write_sentiment_suite
+from .kit import gold, make_state, smart_provider, write_sentiment_suite
 
 
 async def test_demo_sets_come_from_train_balanced_in_the_query_format(
@@ -61,6 +61,49 @@ async def test_without_references_demos_are_bootstrapped_from_passing_outputs(
     assert pool, "some training examples end in 0 or 2"
     assert all(d.source == "bootstrap" and d.answer == "fine" for d in pool)
     assert {d.index for d in pool} <= {e.index for e in splits.train}
+
+
+def _number(demo_or_text: str) -> int:
+    return int(demo_or_text.rsplit(" ", 1)[-1])
+
+
+async def test_with_references_a_teacher_bootstraps_demos_the_model_gets_right(
+    seed_prompt: SeedPrompt, examples: list[Example]
+) -> None:
+    def answer(prompt: RenderedPrompt, params: Params) -> str:
+        # Right only with at least two demos shown, and never on reviews 1, 5, 9, ...
+        *demos, query = prompt.as_text().split("Review: ")[1:]
+        n = _number(query.split("\n")[0])
+        return gold(n) if len(demos) >= 2 and n % 4 != 1 else "maybe"
+
+    state, splits = make_state(seed_prompt, examples, ScriptedProvider(answer), budget=300)
+    await score_seed(state)
+    spent = state.budget.spent
+    strategy = DemoStrategy()
+    pool = await strategy.pool(state)
+    boots = [d for d in pool if d.source == "bootstrap"]
+    train = {e.index for e in splits.train}
+    assert len(boots) >= 3 and pool[: len(boots)] == boots
+    assert all(_number(d.vars["review"]) % 4 != 1 for d in boots)
+    assert all(d.answer == gold(_number(d.vars["review"])) for d in boots)
+    assert {d.index for d in pool} <= train and len({d.index for d in pool}) == len(pool)
+    labelled = [d for d in pool if d.source == "label"]
+    assert len(pool) == len(train) and labelled
+    # The teacher's pupils: the other labelled examples, at most an eighth of what was left.
+    assert 0 < state.budget.spent - spent <= min(16, (300 - spent) // 8)
+    first = (await strategy.propose(state))[0]  # k=2, bootstrapped demos first
+    assert len(first.demos) == 2 and all(d.source == "bootstrap" for d in first.demos)
+
+
+async def test_without_budget_to_spare_there_is_no_teacher(
+    seed_prompt: SeedPrompt, examples: list[Example]
+) -> None:
+    state, _ = make_state(seed_prompt, examples, smart_provider(), budget=15)
+    await score_seed(state)
+    spent = state.budget.spent
+    pool = await DemoStrategy().pool(state)
+    assert pool and all(d.source == "label" for d in pool)
+    assert state.budget.spent == spent
 
 
 async def test_components_drop_add_and_recombine(

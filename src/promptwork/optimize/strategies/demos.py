@@ -1,11 +1,15 @@
 """Few-shot demos: choose and order worked examples from the training split.
 
 The pool holds labelled demos (training examples with a reference answer) and bootstrapped ones
-(training examples the seed prompt gets right, its own output as the answer), as DSPy's
-BootstrapFewShot does. Demo sets of k in {2, 4, 6, 8} are inserted before the query in the
-query's own format. The first round proposes random sets (balanced over the labels when the
-answers form a small label set); later rounds, by default, let a TPE sampler (optuna, as MIPROv2
-does) propose them from the race scores of the sets tried so far.
+(training examples the model gets right, its own output as the answer), as DSPy's
+BootstrapFewShot does: with references, a *teacher* (the seed shown a few labelled demos) answers
+other training examples; without them, the seed itself does. Bootstrapped demos are examples the
+model already handles, answered in its own words, and tend to teach it better than random
+labelled ones. Demo sets of k in {2, 4, 6, 8} are inserted before the query in the query's own
+format. The first round proposes random sets (balanced over the labels when the answers form a
+small label set; every other set takes the bootstrapped demos first); later rounds, by default,
+let a TPE sampler (optuna, as MIPROv2 does) propose them from the race scores of the sets tried
+so far.
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ class DemoStrategy:
     Args:
         ks: Demo counts to try.
         sets_per_round: Demo sets proposed per round.
-        bootstrap_max: Most training examples run through the seed to bootstrap demos.
+        bootstrap_max: Most training examples run through the seed (or the teacher) to
+            bootstrap demos.
+        teacher_shots: Labelled demos the teacher is shown.
         search: ``bayes`` (TPE after the random rounds) or ``random`` (random every round).
         random_rounds: Rounds of random sets before TPE takes over.
     """
@@ -48,6 +54,7 @@ class DemoStrategy:
         ks: Sequence[int] = KS,
         sets_per_round: int = 4,
         bootstrap_max: int = 16,
+        teacher_shots: int = 4,
         search: str = "bayes",
         random_rounds: int = 1,
     ):
@@ -56,6 +63,7 @@ class DemoStrategy:
         self.ks = tuple(sorted(ks))
         self.sets_per_round = sets_per_round
         self.bootstrap_max = bootstrap_max
+        self.teacher_shots = teacher_shots
         self.search = search
         self.random_rounds = random_rounds
         self.tpe: DemoTPE | None = None
@@ -72,13 +80,18 @@ class DemoStrategy:
         train = list(state.data.train)
         labelled = [Demo(e.index, e.vars, e.reference, "label")
                     for e in train if e.reference is not None and e.reference.strip()]
-        want = max(self.ks)
-        if len(labelled) >= want:
-            return labelled
+        # A bootstrap never takes more than an eighth of what is left (a quarter without
+        # references, where it is the only source of demos).
+        taught = await teach(state, labelled, self.teacher_shots,
+                             min(self.bootstrap_max, state.budget.remaining // 8))
+        done = {d.index for d in taught}
+        pool = taught + [d for d in labelled if d.index not in done]
+        if len(labelled) >= max(self.ks):
+            return pool
         unlabelled = [e for e in train if e.reference is None]
         tried = unlabelled[: self.bootstrap_max]
         affordable = min(len(tried), state.budget.remaining // 4)
-        return labelled + await bootstrap(state, tried[:affordable])
+        return pool + await bootstrap(state, state.seed, tried[:affordable])
 
     async def propose(self, state: SearchState) -> list[Candidate]:
         pool = await self.pool(state)
@@ -100,7 +113,8 @@ class DemoStrategy:
                 trial, positions = tpe.ask()
                 demos = [pool[p] for p in positions]
             else:
-                demos = choose(pool, ks[(i + state.round) % len(ks)], state)
+                demos = choose(pool, ks[(i + state.round) % len(ks)], state,
+                               prefer_bootstrap=i % 2 == 0)
                 trial = tpe.given([at[id(d)] for d in demos]) if tpe is not None else None
             sources = sorted({d.source for d in demos})
             cand = base.derive(demos=tuple(demos), origin="demos",
@@ -237,12 +251,14 @@ def demo_note(base: Candidate, text: str) -> str:
     return "; ".join([*kept, text])
 
 
-async def bootstrap(state: SearchState, examples: Sequence[Example]) -> list[Demo]:
-    """Demos from the examples the seed gets right, with the seed's output as the answer."""
-    if not examples:
+async def bootstrap(
+    state: SearchState, teacher: Candidate, examples: Sequence[Example]
+) -> list[Demo]:
+    """Demos from the examples ``teacher`` gets right, with its output as the answer."""
+    if not examples or not state.evaluator.valid(teacher):
         return []
     try:
-        scores = await state.evaluator.score(state.seed, examples)
+        scores = await state.evaluator.score(teacher, examples)
     except BudgetExhausted:
         return []
     return [
@@ -252,14 +268,35 @@ async def bootstrap(state: SearchState, examples: Sequence[Example]) -> list[Dem
     ]
 
 
-def choose(pool: Sequence[Demo], k: int, state: SearchState) -> list[Demo]:
-    """``k`` demos from ``pool``: balanced over the labels when there is a label set."""
+async def teach(
+    state: SearchState, labelled: Sequence[Demo], shots: int, limit: int
+) -> list[Demo]:
+    """Bootstrapped demos from a teacher: the seed shown ``shots`` labelled demos answers up to
+    ``limit`` other labelled training examples; those it gets right become demos."""
+    if shots < 1 or limit < 1 or len(labelled) <= shots:
+        return []
+    taught = choose(labelled, shots, state)
+    teacher = state.seed.derive(demos=tuple(taught), origin="demos",
+                                note=f"{len(taught)} demos (label)")
+    used = {d.index for d in taught}
+    train = {e.index: e for e in state.data.train}
+    pupils = [train[d.index] for d in labelled if d.index not in used]
+    return await bootstrap(state, teacher, state.rng.sample(pupils, min(limit, len(pupils))))
+
+
+def choose(
+    pool: Sequence[Demo], k: int, state: SearchState, prefer_bootstrap: bool = False
+) -> list[Demo]:
+    """``k`` demos from ``pool``: balanced over the labels when there is a label set, and the
+    bootstrapped ones first when ``prefer_bootstrap``."""
     rng = state.rng
     if state.labels:
         by_label: dict[str, list[Demo]] = defaultdict(list)
         for d in pool:
             by_label[d.answer.strip()].append(d)
         groups = [rng.sample(g, len(g)) for _, g in sorted(by_label.items())]
+        if prefer_bootstrap:  # popped from the end: bootstrapped demos go last
+            groups = [sorted(g, key=lambda d: d.source == "bootstrap") for g in groups]
         rng.shuffle(groups)
         picked: list[Demo] = []
         while len(picked) < k and any(groups):
@@ -268,4 +305,11 @@ def choose(pool: Sequence[Demo], k: int, state: SearchState) -> list[Demo]:
                     picked.append(g.pop())
         rng.shuffle(picked)
         return picked
-    return rng.sample(list(pool), min(k, len(pool)))
+    if not prefer_bootstrap:
+        return rng.sample(list(pool), min(k, len(pool)))
+    boots = [d for d in pool if d.source == "bootstrap"]
+    others = [d for d in pool if d.source != "bootstrap"]
+    picked = rng.sample(boots, min(k, len(boots)))
+    picked += rng.sample(others, min(k - len(picked), len(others)))
+    rng.shuffle(picked)
+    return picked
