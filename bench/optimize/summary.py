@@ -5,8 +5,11 @@ Usage: .venv/bin/python bench/optimize/summary.py [results.jsonl]
 Per task and budget: test accuracy of the seed prompt and of each method's final prompt (mean +-
 sd over the seeds that finished), task-model calls used by the search, proposer calls, seconds.
 Then, per budget, the average over the tasks each method finished, promptwork against each peer
-on the same (task, seed) runs, and for promptwork each run's exact McNemar test against the seed
-prompt on the same 100 test examples.
+(and against its previous version) on the same (task, seed) runs, and for promptwork each run's
+exact McNemar test against the seed prompt on the same 100 test examples.
+
+``promptwork-v0``: the optimizer up to commit 0e59d86, whose demos strategy bootstrapped demos
+only from examples without a reference (with references, every demo was a labelled one).
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from promptwork.stats import compare_pass_fail
 
 HERE = Path(__file__).resolve().parent
 PEERS = ("bfsrs", "mipro", "gepa")
-ORDER = ("seed", "promptwork", *PEERS, "mipro-strict", "server-seed")
+OURS = ("promptwork", "promptwork-v0")
+ORDER = ("seed", *OURS, *PEERS, "mipro-strict", "server-seed")
 
 
 def acc(values: list[int]) -> float:
@@ -40,7 +44,7 @@ def paired(by: dict[tuple[str, int, str], list[dict[str, Any]]], tasks: list[str
            budget: int) -> None:
     """promptwork against each peer on the same (task, seed) runs: the fair average when the
     peers did not run every task."""
-    for peer in PEERS:
+    for peer in (*OURS[1:], *PEERS):
         ours, theirs, wins, ties, losses, where = [], [], 0, 0, 0, set()
         for task in tasks:
             mine = {r["seed"]: r for r in by.get((task, budget, "promptwork"), [])
@@ -63,9 +67,11 @@ def main() -> None:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "results.jsonl"
     records = [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
     by: dict[tuple[str, int, str], list[dict[str, Any]]] = defaultdict(list)
+    seeded: set[tuple[str, int, int]] = set()
     for r in records:
         by[(r["task"], r["budget"], r["method"])].append(r)
-        if r["method"] == "promptwork":
+        if r["method"] in OURS and (r["task"], r["budget"], r["seed"]) not in seeded:
+            seeded.add((r["task"], r["budget"], r["seed"]))  # the same seed prompt and split
             by[(r["task"], r["budget"], "seed")].append(
                 {**r, "method": "seed", "test_best": r["test_seed"], "search_calls": 0,
                  "proposer_calls": 0, "seconds": 0})
@@ -102,13 +108,13 @@ def main() -> None:
         print()
         paired(by, tasks, budget)
         print()
-        for task in tasks:
-            for r in by.get((task, budget, "promptwork"), []):
+        for task, ours in ((t, m) for m in OURS for t in tasks):
+            for r in by.get((task, budget, ours), []):
                 c = compare_pass_fail([bool(x) for x in r["test_seed"]],
                                       [bool(x) for x in r["test_best"]])
                 verdict = ("better" if c.p_value < 0.05 and c.c > c.b else
                            "WORSE" if c.p_value < 0.05 else "no significant difference")
-                print(f"- {task} seed {r['seed']}: promptwork {acc(r['test_best']):.0f} vs seed "
+                print(f"- {task} seed {r['seed']}: {ours} {acc(r['test_best']):.0f} vs seed "
                       f"{acc(r['test_seed']):.0f} (McNemar p={c.p_value:.3g}: {verdict}); "
                       f"change: {r.get('change')}")
     errors = [r for r in records if r.get("error")]
