@@ -21,7 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from promptwork.stats import compare_pass_fail
+from promptwork.stats import compare_pass_fail, paired_bootstrap
 
 HERE = Path(__file__).resolve().parent
 PEERS = ("bfsrs", "mipro", "gepa")
@@ -43,7 +43,8 @@ def fmt(xs: list[float]) -> str:
 def paired(by: dict[tuple[str, int, str], list[dict[str, Any]]], tasks: list[str],
            budget: int) -> None:
     """promptwork against each peer on the same (task, seed) runs: the fair average when the
-    peers did not run every task."""
+    peers did not run every task, with a paired bootstrap over those runs (each run's test
+    accuracy one item) for whether the difference is more than seed-to-seed noise."""
     for peer in (*OURS[1:], *PEERS):
         ours, theirs, wins, ties, losses, where = [], [], 0, 0, 0, set()
         for task in tasks:
@@ -57,10 +58,13 @@ def paired(by: dict[tuple[str, int, str], list[dict[str, Any]]], tasks: list[str
                     wins, ties, losses = wins + (a > b), ties + (a == b), losses + (a < b)
                     where.add(task)
         if ours:
+            diff = paired_bootstrap(theirs, ours)
             print(f"- promptwork vs {peer} on the same {len(ours)} runs "
                   f"({', '.join(sorted(where))}): {statistics.mean(ours):.1f} vs "
                   f"{statistics.mean(theirs):.1f} "
-                  f"(promptwork higher in {wins}, equal in {ties}, lower in {losses})")
+                  f"(promptwork higher in {wins}, equal in {ties}, lower in {losses}; "
+                  f"difference {diff.mean_diff:+.1f} points, 95% CI {diff.low:+.1f} to "
+                  f"{diff.high:+.1f}, paired bootstrap p={diff.p_value:.2g})")
 
 
 def main() -> None:
