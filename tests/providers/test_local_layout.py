@@ -121,6 +121,18 @@ def test_calibration_is_written_and_read_back(cache: Path) -> None:
     assert stored_choice("cd" * 32) == (None, "no calibration")
 
 
+@pytest.mark.parametrize(("times", "load"), [
+    ({"2x1": [0.22497, 0.3], "1x2": [0.29, 0.3]}, 1.04951),  # 0.225 as stored: "0.23"
+    ({"2x1": [0.125, 0.3], "1x2": [0.2949996, 0.3]}, 0.2),
+])
+def test_the_choice_made_reads_the_same_as_the_choice_read_back(
+    monkeypatch: pytest.MonkeyPatch, times: dict[str, list[float]], load: float,
+) -> None:
+    monkeypatch.setattr(local_layout, "_load", lambda: load)
+    choice = calibrate(SHA, fake_timer(times), [TWO_WORKERS, IN_PROCESS], today=DAY)
+    assert default_choice(SHA) == choice
+
+
 def test_a_calibration_is_per_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     save({"1x2": [1.0, 1.0]})
     monkeypatch.setattr(local_layout, "cpu_count", lambda: 4)

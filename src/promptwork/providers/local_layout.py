@@ -271,8 +271,11 @@ def calibrate(
     on_timed: Callable[[Layout, float], None] | None = None,
 ) -> LayoutChoice:
     """Time the candidate layouts, store the winner for this model and machine, return it."""
-    load = _load()
-    winner, seconds = choose(timer, layouts or candidates(), tries, on_timed)
+    raw_load = _load()
+    winner, raw = choose(timer, layouts or candidates(), tries, on_timed)
+    # Rounded as stored, so this choice reads the same as the one later read back from the file.
+    seconds = {k: round(v, 4) for k, v in raw.items()}
+    load = None if raw_load is None else round(raw_load, 2)
     when = today or date.today()
     stored = store(sha256, winner, seconds, when, load)
     why = f"calibrated {_when(when.isoformat(), load)}: {_versus(winner, seconds)}"
