@@ -126,7 +126,9 @@ async def test_corrupt_cache_entry_is_a_miss() -> None:
     assert isinstance(out, Completion) and not out.cached and out.text == "fresh"
 
 
-def test_cache_key_changes_with_what_matters_and_never_holds_keys(monkeypatch) -> None:
+def test_cache_key_changes_with_what_matters_and_never_holds_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-value-123456")
     a = ScriptedProvider(["x"], id="scripted:a")
     b = ScriptedProvider(["x"], id="scripted:b")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import promptwork as pw
 from promptwork.calls import CallPolicy
 from promptwork.grading import provider_ref
@@ -39,7 +41,8 @@ def test_llm_rubric_uses_the_suite_grader(tmp_path: Path) -> None:
     assert "wrong city" in rows[1]["grading"]["components"][0]["reason"]
 
 
-def test_grader_failure_is_a_failed_check_not_a_crash(tmp_path: Path, monkeypatch) -> None:
+def test_grader_failure_is_a_failed_check_not_a_crash(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # Nothing listens on port 9: every grading call fails with a connection error.
     monkeypatch.setenv("PW_TEST_GRADER_KEY", "local")
     head, _, rest = SUITE.replace("id: scripted:judge", "id: openai:chat:judge").partition(

@@ -139,7 +139,8 @@ class TestRunCheck:
 
 
 class TestAggregate:
-    def _pair(self, passed: bool, score: float, weight: float = 1.0, metric: str | None = None):
+    def _pair(self, passed: bool, score: float, weight: float = 1.0, metric: str | None = None,
+              ) -> tuple[CheckSpec, CheckResult]:
         s = CheckSpec("contains", value="x", weight=weight, metric=metric)
         return s, CheckResult(passed, score, "r", metric=metric, check_type="contains")
 

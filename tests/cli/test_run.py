@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import promptwork.cli.run as cli_run
+from promptwork.api import prepare as api_prepare
 from promptwork.cli.main import cli, main
 from promptwork.cli.run import parse_assignments
 from promptwork.errors import ConfigError
@@ -42,7 +43,7 @@ def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, 
 def seen_params(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """The ``params`` the command hands to ``prepare`` (the real prepare still runs)."""
     seen: list[dict[str, Any]] = []
-    real = cli_run.prepare
+    real = api_prepare
 
     def spy(template: Any, values: Any, model: Any, params: Any = None) -> Any:
         seen.append(params)
@@ -318,7 +319,7 @@ def failing_model(monkeypatch: pytest.MonkeyPatch) -> None:
     from promptwork.errors import ProviderError
     from promptwork.providers.scripted import ScriptedProvider
 
-    real = cli_run.prepare
+    real = api_prepare
 
     def prepare(template: Any, values: Any, model: Any, params: Any = None) -> Any:
         if model == "fail":

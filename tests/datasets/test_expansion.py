@@ -16,7 +16,7 @@ from .helpers import checks, error, load, write
 
 
 def test_cartesian_product_in_var_order_numbered_after_expansion(tmp_path: Path) -> None:
-    spec = [
+    spec: list[dict[str, Any]] = [
         {
             "description": "greeting",
             "vars": {"language": ["French", "German"], "tone": "polite", "input": ["Hi", "Bye"]},

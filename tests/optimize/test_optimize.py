@@ -12,6 +12,8 @@ from promptwork.cli.main import main
 from promptwork.errors import ConfigError
 from promptwork.evaluation import EvalRun
 from promptwork.optimize import aoptimize, plan_optimization, read_provenance
+from promptwork.optimize.api import OptimizeResult
+from promptwork.optimize.data import Example
 from promptwork.optimize.report import ablation_candidates
 from promptwork.prompts import load_prompt
 from promptwork.store import Store
@@ -93,10 +95,10 @@ async def test_the_budget_is_never_exceeded(suite_dir: Path, strategy: str, budg
 
 
 def _review(text: str) -> str:
-    return "review " + re.findall(r"review (\d+)", text)[-1]
+    return "review " + str(re.findall(r"review (\d+)", text)[-1])
 
 
-def _test_split(result):  # type: ignore[no-untyped-def]
+def _test_split(result: OptimizeResult) -> tuple[Example, ...]:
     from promptwork.optimize.data import load_examples, make_splits
 
     suite = load_suite(result.plan.suite_path)

@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 import promptwork as pw

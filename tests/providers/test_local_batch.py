@@ -518,6 +518,7 @@ def test_sampled_answer_does_not_depend_on_the_batch_around_it(
     assert not violations, f"answers changed away from near-ties: {violations}; {summary}"
     # Not vacuous: at temperature 0.9 most 8-token answers pass a near-tie somewhere (a margin
     # below 1.0 at one step or more), so the check is per step; most answers still agree.
+    assert SAMPLE.max_tokens is not None
     assert clear_steps >= pairs * SAMPLE.max_tokens // 3, summary
     assert identical >= pairs // 2, summary
 
@@ -656,6 +657,7 @@ def test_batched_logprobs(sequential: LocalProvider, batched: LocalProvider) -> 
             assert got.logprobs is not None and seq.logprobs is not None
             assert "".join(t.token for t in got.logprobs) == got.text
             tokens = got.usage.completion_tokens
+            assert tokens is not None
             assert len(got.logprobs) == (tokens if got.finish_reason == "length" else tokens - 1)
             assert all(t.logprob <= 0 for t in got.logprobs)
             if got.text == seq.text:
