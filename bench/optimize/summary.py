@@ -112,19 +112,25 @@ def main() -> None:
         print()
         paired(by, tasks, budget)
         print()
+        tally: dict[str, defaultdict[str, int]] = {m: defaultdict(int) for m in OURS}
         for task, ours in ((t, m) for m in OURS for t in tasks):
             for r in by.get((task, budget, ours), []):
                 c = compare_pass_fail([bool(x) for x in r["test_seed"]],
                                       [bool(x) for x in r["test_best"]])
                 verdict = ("better" if c.p_value < 0.05 and c.c > c.b else
                            "WORSE" if c.p_value < 0.05 else "no significant difference")
+                tally[ours][verdict] += 1
                 print(f"- {task} seed {r['seed']}: {ours} {acc(r['test_best']):.0f} vs seed "
                       f"{acc(r['test_seed']):.0f} (McNemar p={c.p_value:.3g}: {verdict}); "
                       f"change: {r.get('change')}")
-    errors = [r for r in records if r.get("error")]
-    if errors:
+        for ours, counts in tally.items():
+            if counts:
+                print(f"- {ours} against its seed prompt: better in {counts['better']} of "
+                      f"{sum(counts.values())} runs, worse in {counts['WORSE']}")
+    failed = [r for r in records if r.get("error")]
+    if failed:
         print("\nErrors (the method's seed program stands where it crashed):")
-        for r in errors:
+        for r in failed:
             print(f"- {r['task']} {r['budget']} seed {r['seed']} {r['method']}: "
                   f"{str(r['error'])[:200]}")
 
