@@ -1,6 +1,8 @@
 """Summarize bench/optimize/results.jsonl as Markdown tables (mean +- sd over seeds).
 
-Usage: .venv/bin/python bench/optimize/summary.py [results.jsonl]
+Usage: .venv/bin/python bench/optimize/summary.py [results.jsonl] [--seeds 3,4]
+
+``--seeds`` keeps only those seeds' runs (e.g. to read runs added later as a sample of their own).
 
 Per task and budget: test accuracy of the seed prompt and of each method's final prompt (mean +-
 sd over the seeds that finished), task-model calls used by the search, proposer calls, seconds.
@@ -14,9 +16,9 @@ only from examples without a reference (with references, every demo was a labell
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -68,8 +70,14 @@ def paired(by: dict[tuple[str, int, str], list[dict[str, Any]]], tasks: list[str
 
 
 def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "results.jsonl"
-    records = [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    ap = argparse.ArgumentParser(description="Summarize the optimize benchmark's results.")
+    ap.add_argument("results", nargs="?", type=Path, default=HERE / "results.jsonl")
+    ap.add_argument("--seeds", help="comma-separated seeds to keep (default: all)")
+    args = ap.parse_args()
+    keep = None if args.seeds is None else {int(s) for s in args.seeds.split(",")}
+    records = [json.loads(ln) for ln in args.results.read_text(encoding="utf-8").splitlines()
+               if ln.strip()]
+    records = [r for r in records if keep is None or r["seed"] in keep]
     by: dict[tuple[str, int, str], list[dict[str, Any]]] = defaultdict(list)
     seeded: set[tuple[str, int, int]] = set()
     for r in records:
