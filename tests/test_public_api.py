@@ -13,6 +13,7 @@ EXPECTED = {
     "Message",
     "MissingDependencyError",
     "MissingVariableError",
+    "OptimizeResult",
     "ParamError",
     "Params",
     "PromptTemplate",
@@ -27,10 +28,12 @@ EXPECTED = {
     "__version__",
     "acomplete",
     "aevaluate",
+    "aoptimize",
     "complete",
     "create_provider",
     "evaluate",
     "load_prompt",
+    "optimize",
     "prepare",
 }
 
@@ -59,3 +62,11 @@ def test_star_import_gives_exactly_all() -> None:
 def test_version_is_a_string() -> None:
     assert isinstance(promptwork.__version__, str)
     assert promptwork.__version__.count(".") >= 1
+
+
+def test_optimize_is_the_function_even_after_its_package_is_imported() -> None:
+    import promptwork.optimizer
+
+    assert promptwork.optimize is promptwork.optimizer.optimize
+    assert callable(promptwork.optimize)
+    assert promptwork.aoptimize is promptwork.optimizer.aoptimize

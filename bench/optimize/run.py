@@ -109,7 +109,7 @@ def write_suite(data: dict[str, Any]) -> Path:
 
 
 def run_promptwork(folder: Path, budget: int, seed: int) -> dict[str, Any]:
-    from promptwork.optimize import optimize
+    from promptwork.optimizer import optimize
 
     start = time.perf_counter()
     result = optimize("prompts/seed.prompt", folder, budget=budget, seed=seed, split_var="part",

@@ -26,19 +26,25 @@ from promptwork.types import Capabilities, Completion, Message, Params, Rendered
 
 if TYPE_CHECKING:
     from promptwork.evaluation import EvalRun, aevaluate, evaluate
+    from promptwork.optimizer import OptimizeResult, aoptimize, optimize
 
 __version__ = "0.1.0"
 
-_LAZY = {"EvalRun", "aevaluate", "evaluate"}
+_LAZY_EVALUATION = {"EvalRun", "aevaluate", "evaluate"}
+_LAZY_OPTIMIZER = {"OptimizeResult", "aoptimize", "optimize"}
 
 
 def __getattr__(name: str) -> Any:
-    # The evaluation API pulls in SQLAlchemy and Alembic; load it only when used so that
-    # `promptwork run` and `complete()` start fast.
-    if name in _LAZY:
+    # The evaluation and optimizer APIs pull in SQLAlchemy, Alembic and Optuna; load them only
+    # when used so that `promptwork run` and `complete()` start fast.
+    if name in _LAZY_EVALUATION:
         from promptwork import evaluation
 
         return getattr(evaluation, name)
+    if name in _LAZY_OPTIMIZER:
+        from promptwork import optimizer
+
+        return getattr(optimizer, name)
     raise AttributeError(f"module 'promptwork' has no attribute {name!r}")
 
 __all__ = [
@@ -50,6 +56,7 @@ __all__ = [
     "Message",
     "MissingDependencyError",
     "MissingVariableError",
+    "OptimizeResult",
     "ParamError",
     "Params",
     "PromptTemplate",
@@ -64,9 +71,11 @@ __all__ = [
     "__version__",
     "acomplete",
     "aevaluate",
+    "aoptimize",
     "complete",
     "create_provider",
     "evaluate",
     "load_prompt",
+    "optimize",
     "prepare",
 ]

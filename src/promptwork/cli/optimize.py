@@ -11,9 +11,9 @@ import click
 from rich.markup import escape
 
 from promptwork.cli.output import console, safe_text
-from promptwork.optimize.api import aoptimize
-from promptwork.optimize.plan import METRICS, STRATEGIES, plan_optimization
-from promptwork.optimize.report import render
+from promptwork.optimizer.api import aoptimize
+from promptwork.optimizer.plan import METRICS, STRATEGIES, plan_optimization
+from promptwork.optimizer.report import render
 
 #: A run id or a prefix of one (``20261123-223145-ab12cd``): 4+ digits of its date first.
 _RUN_ID = re.compile(r"\d{4,8}(-\d{0,6}(-[0-9a-f]{0,6})?)?")

@@ -1,0 +1,255 @@
+"""Preparing an optimization: the prompt, the examples and splits, the models, and the plan.
+
+Everything a user can get wrong (prompt name, missing variables, parameters the model does not
+support, a budget too small) fails here, before any model call. :func:`plan_optimization` is
+what ``--dry-run`` prints: the planned calls and an estimate of time and cost.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from promptwork.errors import ConfigError, MissingVariableError
+from promptwork.optimizer.candidate import Candidate, SeedPrompt
+from promptwork.optimizer.data import (
+    DEFAULT_SPLIT,
+    Splits,
+    load_examples,
+    make_splits,
+    parse_split,
+    reference_summary,
+    splits_by_variable,
+)
+from promptwork.optimizer.report import ablation_candidates, fmt_seconds
+from promptwork.providers.base import Provider
+from promptwork.providers.pricing import price_of
+from promptwork.providers.registry import create_provider
+from promptwork.suite import PromptEntry, Suite, load_suite
+
+STRATEGIES = ("auto", "demos", "components", "instructions", "reflect")
+#: Strategies that need a proposer model (the task model when none is named).
+PROPOSING = ("instructions", "reflect")
+METRICS = ("pass", "score")
+#: Most proposer calls in one optimization.
+PROPOSER_LIMIT = 40
+#: Rough seconds per call: embedded models (2-core machine, short answers), others.
+LOCAL_SECONDS, REMOTE_SECONDS = 0.25, 1.5
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an optimization will do (and what ``--dry-run`` prints)."""
+
+    suite_path: str | None
+    prompt_label: str
+    seed_hash: str
+    task_model: str
+    proposer: str | None
+    strategy: str
+    metric: str
+    seed: int
+    budget: int
+    ratios: tuple[float, float, float]
+    sizes: dict[str, int]
+    reference_source: str
+    components: int
+    est_seconds_per_call: float
+    price_per_call: float | None
+
+    @property
+    def report_calls_max(self) -> int:
+        """Test-split calls after the search: seed, best, and each ablation."""
+        return self.sizes["test" if self.sizes["test"] else "val"] * (2 + self.components)
+
+    @property
+    def proposer_calls_max(self) -> int:
+        return PROPOSER_LIMIT if self.proposer is not None else 0
+
+    def split_dict(self) -> dict[str, Any]:
+        return {**self.sizes, "ratios": "/".join(f"{r:g}" for r in self.ratios)}
+
+    def split_text(self) -> str:
+        s = self.sizes
+        return f"{s['train']} train / {s['val']} val / {s['test']} test examples"
+
+    def lines(self) -> list[str]:
+        """The dry-run summary."""
+        calls = self.budget + self.report_calls_max
+        seconds = calls * self.est_seconds_per_call
+        out = [
+            f"prompt: {self.prompt_label} (seed sha256 {self.seed_hash[:12]})",
+            f"task model: {self.task_model}; proposer: {self.proposer or 'none'}; "
+            f"strategy: {self.strategy}; metric: {self.metric}; seed: {self.seed}",
+            f"splits: {self.split_text()} (ratios {self.split_dict()['ratios']})",
+            f"reference answers: {self.reference_source}",
+            f"search: at most {self.budget} task-model calls (the seed on validation: "
+            f"{self.sizes['val']}, the rest racing candidates)",
+            f"after the search: at most {self.report_calls_max} task-model calls (seed and best "
+            f"on the test split, ablation of up to {self.components} components)",
+        ]
+        if self.proposer is not None:
+            out.append(f"proposer: at most {self.proposer_calls_max} calls to {self.proposer}")
+        if self.budget < self.sizes["val"]:
+            out.append(f"warning: the budget cannot even score the seed on the "
+                       f"{self.sizes['val']} validation examples; the run would be refused")
+        if self.price_per_call is None:
+            cost = "unknown (no price listed)"
+        elif self.price_per_call == 0:
+            cost = "none (local or test model)"
+        else:
+            cost = f"about ${calls * self.price_per_call:.4f}"
+        out.append(f"estimate: {calls} calls, about {fmt_seconds(seconds)}, cost {cost} "
+                   "(cached calls cost nothing)")
+        return out
+
+
+@dataclass
+class Setup:
+    """A prepared optimization: loaded suite, seed, splits, task provider and plan."""
+
+    suite: Suite
+    entry: PromptEntry
+    seed: SeedPrompt
+    splits: Splits
+    provider: Provider
+    provider_config: dict[str, Any]
+    concurrency: int
+    plan: Plan
+
+    def make_proposer(self) -> Provider:
+        pid = self.plan.proposer or self.plan.task_model
+        config = next((p.config for p in self.suite.providers if p.id == pid), {})
+        return create_provider(pid, dict(config))
+
+
+def pick_prompt(suite: Suite, prompt: str | None) -> PromptEntry:
+    """The suite prompt named by path, label or 1-based position.
+
+    Raises:
+        ConfigError: No match, listing the suite's prompts.
+    """
+    entries = suite.prompts
+    labels = ", ".join(f"{e.index + 1}: {e.label}" for e in entries)
+    if prompt is None:
+        if len(entries) == 1:
+            return entries[0]
+        raise ConfigError(f"the suite has {len(entries)} prompts; name the one to optimize "
+                          f"(path, label or number): {labels}")
+    for e in entries:
+        if prompt == e.label or prompt == e.template.label:
+            return e
+    candidates = {Path(prompt).resolve(), (suite.base_dir / prompt).resolve()}
+    for e in entries:
+        if e.template.path and Path(e.template.path).resolve() in candidates:
+            return e
+    if prompt.isdigit() and 1 <= int(prompt) <= len(entries):
+        return entries[int(prompt) - 1]
+    raise ConfigError(f"prompt {prompt!r} is not a prompt of the suite; its prompts: {labels}")
+
+
+def prepare(
+    prompt: str | None,
+    suite: str | Path | Suite,
+    *,
+    model: str | None = None,
+    proposer: str | None = None,
+    budget: int = 200,
+    strategy: str = "auto",
+    seed: int = 0,
+    ratios: tuple[float, float, float] = DEFAULT_SPLIT,
+    answer_var: str | None = None,
+    metric: str = "pass",
+    max_tests: int | None = None,
+    task_provider: Provider | None = None,
+    split_var: str | None = None,
+) -> Setup:
+    """Load and check everything; no model is called.
+
+    Raises:
+        ConfigError: Unknown prompt, strategy or metric, missing variables, unsupported
+            parameters, too few tests.
+    """
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if metric not in METRICS:
+        raise ConfigError(f"unknown metric {metric!r}; choose pass (pass rate) or score")
+    if budget < 1:
+        raise ConfigError(f"--budget must be at least 1, got {budget}")
+    loaded = suite if isinstance(suite, Suite) else load_suite(suite)
+    entry = pick_prompt(loaded, prompt)
+    seed_prompt = SeedPrompt.of(entry.template)
+    answer_var = answer_var or loaded.optimize.answer_var  # --answer-var, else the suite's
+    examples = load_examples(loaded.tests, seed_prompt.variables, answer_var, max_tests)
+    missing: dict[str, list[str]] = {}
+    for e in examples:
+        for name in entry.template.missing(e.vars):
+            rows = missing.setdefault(name, [])
+            if len(rows) < 5:
+                rows.append(e.test.source or f"tests[{e.index}]")
+    if missing:
+        raise MissingVariableError(sorted(missing), loaded.path, where=missing)
+    splits = (splits_by_variable(examples, split_var, seed) if split_var
+              else make_splits(examples, ratios, seed))
+    ratios = splits.ratios
+    entries = loaded.providers
+    pid = model or (entries[0].id if entries else "local:gemma3-270m")
+    config = next((p.config for p in entries if p.id == pid), {})
+    provider = task_provider or create_provider(pid, dict(config))
+    provider.check_params(entry.template.params)
+    is_local = provider.id.startswith("local:")
+    concurrency = 1 if is_local or loaded.options.delay_ms else loaded.options.max_concurrency
+    chosen = proposer or (pid if strategy in PROPOSING else None)
+    candidate = Candidate.seed(seed_prompt)
+    plan = Plan(
+        suite_path=str(loaded.path) if loaded.path else None, prompt_label=_label(entry, loaded),
+        seed_hash=entry.template.content_hash, task_model=provider.id, proposer=chosen,
+        strategy=strategy, metric=metric, seed=seed, budget=budget, ratios=ratios,
+        sizes=splits.sizes(), reference_source=reference_summary([*splits.train]),
+        components=len(ablation_candidates(candidate)) + 1,
+        est_seconds_per_call=(LOCAL_SECONDS if is_local else REMOTE_SECONDS / concurrency),
+        price_per_call=_price(provider.id, seed_prompt, splits, entry),
+    )
+    return Setup(loaded, entry, seed_prompt, splits, provider, dict(config), concurrency, plan)
+
+
+def _label(entry: PromptEntry, suite: Suite) -> str:
+    """The prompt's label, or its path relative to the suite folder when the label is a path."""
+    path = entry.template.path
+    if path is None or entry.label != path:
+        return entry.label
+    full = Path(path).resolve()
+    base = suite.base_dir.resolve()
+    return str(full.relative_to(base)) if full.is_relative_to(base) else path
+
+
+def _price(model: str, seed: SeedPrompt, splits: Splits, entry: PromptEntry) -> float | None:
+    if model.startswith(("local:", "scripted", "echo")):
+        return 0.0
+    price = price_of(model.rsplit(":", 1)[-1])
+    if price is None:
+        return None
+    sample = next(iter(itertools.chain(splits.val, splits.train)), None)
+    chars = len(entry.template.render(sample.vars).as_text()) if sample else len(seed.body)
+    out_tokens = entry.template.params.max_tokens or 50
+    return price.cost(chars // 4 * 2, out_tokens) or 0.0  # demos roughly double the prompt
+
+
+def plan_optimization(
+    prompt: str | None = None,
+    suite: str | Path | Suite = "promptwork.yaml",
+    *,
+    split: str | tuple[float, float, float] | None = None,
+    **options: Any,
+) -> Plan:
+    """The plan of an optimization (``--dry-run``): makes no model call.
+
+    Takes the same options as :func:`promptwork.optimizer.optimize` (those that shape the plan).
+    """
+    ratios = parse_split(split) if isinstance(split, str) else (split or DEFAULT_SPLIT)
+    keys = ("model", "proposer", "budget", "strategy", "seed", "answer_var", "metric",
+            "max_tests", "task_provider", "split_var")
+    return prepare(prompt, suite, ratios=ratios,
+                   **{k: v for k, v in options.items() if k in keys}).plan
