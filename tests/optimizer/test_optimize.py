@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fakeserver import FakeServer
 from promptwork.cli.main import main
 from promptwork.errors import ConfigError
 from promptwork.evaluation import EvalRun
@@ -245,3 +246,33 @@ async def test_auto_uses_instructions_when_a_proposer_is_named(suite_dir: Path) 
     assert proposer.calls and result.budget["proposer_calls"] == len(proposer.calls)
     assert any(s.candidate.origin == "instructions" for s in result.history)
     assert result.provenance()["proposer"] == "scripted:writer"
+
+
+def test_cli_proposer_on_an_http_api_is_counted_apart_and_its_key_never_stored(
+    suite_dir: Path, tmp_path: Path, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secret = "sk-test-proposer-key-0123456789"
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    fake_server.answer = "Answer with one word."
+    _cli_suite(suite_dir)
+    best = tmp_path / "best.prompt"
+    db = tmp_path / "store.db"
+    code = main(["optimize", "1", "-c", str(suite_dir), "--budget", "60",
+                 "--proposer", "openai:gpt-4o-mini", "--strategy", "instructions",
+                 "-o", str(best), "--db", f"sqlite:///{db}", "-q"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    asked = [r for r in fake_server.requests if r.path.endswith("/chat/completions")]
+    assert asked and all(r.json["model"] == "gpt-4o-mini" for r in asked)
+    assert all(r.headers["authorization"] == f"Bearer {secret}" for r in asked)
+    prov = read_provenance(best.read_text())
+    assert prov is not None and prov["proposer"] == "openai:gpt-4o-mini"
+    # proposer calls are reported apart from the task model's budget
+    assert prov["budget"]["proposer_calls"] == len(asked)
+    assert prov["budget"]["used"] <= 60
+    assert db.is_file()
+    written = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
+    for text in (*written, captured.out.encode(), captured.err.encode()):
+        assert secret.encode() not in text
