@@ -4,6 +4,7 @@ Write prompts as files with variables, run them on any model (an embedded local 
 evaluate and compare formulations, and keep what works.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from promptwork.api import acomplete, complete, prepare
@@ -30,21 +31,18 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-_LAZY_EVALUATION = {"EvalRun", "aevaluate", "evaluate"}
-_LAZY_OPTIMIZER = {"OptimizeResult", "aoptimize", "optimize"}
+#: Names loaded on first use, and the module that holds each.
+_LAZY = {
+    "EvalRun": "evaluation", "aevaluate": "evaluation", "evaluate": "evaluation",
+    "OptimizeResult": "optimizer", "aoptimize": "optimizer", "optimize": "optimizer",
+}
 
 
 def __getattr__(name: str) -> Any:
     # The evaluation and optimizer APIs pull in SQLAlchemy, Alembic and Optuna; load them only
     # when used so that `promptwork run` and `complete()` start fast.
-    if name in _LAZY_EVALUATION:
-        from promptwork import evaluation
-
-        return getattr(evaluation, name)
-    if name in _LAZY_OPTIMIZER:
-        from promptwork import optimizer
-
-        return getattr(optimizer, name)
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"promptwork.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'promptwork' has no attribute {name!r}")
 
 __all__ = [

@@ -8,13 +8,13 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from promptwork.errors import MissingVariableError, PromptworkError
+from promptwork.blocking import run_blocking
+from promptwork.errors import MissingVariableError
 from promptwork.prompts import PromptTemplate, load_prompt
 from promptwork.providers.base import Provider
 from promptwork.providers.local_models import DEFAULT_MODEL
@@ -116,15 +116,9 @@ def complete(
         # Embedded models need no event loop; skipping it keeps the API's overhead negligible.
         result: Completion = sync(call.prompt, call.params)
         return result
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        raise PromptworkError("complete() was called inside an event loop; use 'await acomplete()'")
     coro = (
         call.provider.stream_complete(call.prompt, call.params, on_text)
         if on_text is not None
         else call.provider.complete(call.prompt, call.params)
     )
-    return asyncio.run(coro)
+    return run_blocking(coro, "complete")

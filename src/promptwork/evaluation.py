@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from promptwork.errors import MissingDependencyError, PromptworkError
+from promptwork.blocking import run_blocking
+from promptwork.errors import MissingDependencyError
 from promptwork.events import Subscriber
 from promptwork.metrics import dataset_metrics
 from promptwork.providers.base import Provider
@@ -128,11 +128,5 @@ def evaluate(
         subscribers: Event callbacks (progress).
         providers: Provider instances by index, replacing the suite's (for tests).
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        raise PromptworkError("evaluate() was called inside an event loop; use 'await aevaluate()'")
-    return asyncio.run(aevaluate(suite, db=db, config=config, resume=resume,
-                                 subscribers=subscribers, providers=providers))
+    return run_blocking(aevaluate(suite, db=db, config=config, resume=resume,
+                                  subscribers=subscribers, providers=providers), "evaluate")

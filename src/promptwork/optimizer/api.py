@@ -7,7 +7,6 @@ does not count: those calls are reported separately.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,8 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from promptwork.blocking import run_blocking
 from promptwork.calls import CallPolicy, ModelCaller
-from promptwork.errors import ConfigError, PromptworkError
+from promptwork.errors import ConfigError
 from promptwork.grading import GraderPool
 from promptwork.optimizer.budget import (
     Budget,
@@ -354,15 +354,9 @@ def optimize(
         An :class:`OptimizeResult`; the best prompt is also stored as a new prompt version and
         the history as a run.
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        raise PromptworkError("optimize() was called inside an event loop; use 'await aoptimize()'")
-    return asyncio.run(aoptimize(
+    return run_blocking(aoptimize(
         prompt, suite, model=model, proposer=proposer, budget=budget, strategy=strategy,
         seed=seed, split=split, answer_var=answer_var, metric=metric, max_tests=max_tests,
         output=output, db=db, use_cache=use_cache, ablate=ablate, task_provider=task_provider,
         proposer_provider=proposer_provider, log=log,
-        split_var=split_var, resume=resume))
+        split_var=split_var, resume=resume), "optimize")
