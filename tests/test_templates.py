@@ -244,7 +244,7 @@ def test_nested_loop_bomb_stops_at_the_time_limit(fast: TemplateEngine) -> None:
     )
     assert "time limit" in err.message
     assert err.path == "bomb.prompt"
-    assert 0.15 < elapsed < 1.0
+    assert 0.15 < elapsed < 5.0  # stopped by the limit, not run to the end
 
 
 def test_loops_over_values_are_timed_too(fast: TemplateEngine) -> None:
@@ -252,7 +252,7 @@ def test_loops_over_values_are_timed_too(fast: TemplateEngine) -> None:
         fast, "{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}", s="x" * 100_000
     )
     assert "time limit" in err.message
-    assert elapsed < 1.0
+    assert elapsed < 5.0
 
 
 def test_exponential_macro_stops_at_the_time_limit(fast: TemplateEngine) -> None:
@@ -262,7 +262,7 @@ def test_exponential_macro_stops_at_the_time_limit(fast: TemplateEngine) -> None
         "{% endmacro %}{{ f(60) }}",
     )
     assert "time limit" in err.message
-    assert elapsed < 1.0
+    assert elapsed < 5.0
 
 
 def test_time_limit_does_not_leak_into_the_next_render(fast: TemplateEngine) -> None:
@@ -330,7 +330,7 @@ def test_range_limit(engine: TemplateEngine) -> None:
 def test_size_bombs_are_refused_before_building(engine: TemplateEngine, source: str) -> None:
     start = time.perf_counter()
     err = render_error(engine, source)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 5.0
     assert "limit" in err.message or "not allowed" in err.message
     assert err.path == "t.prompt"
 
@@ -342,7 +342,7 @@ def test_size_bombs_are_refused_before_building(engine: TemplateEngine, source: 
 def test_power_bombs_are_refused(engine: TemplateEngine, source: str) -> None:
     start = time.perf_counter()
     err = render_error(engine, source)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 5.0
     assert "bit" in err.message
 
 
@@ -434,3 +434,39 @@ def test_templates_are_reusable_and_thread_safe(engine: TemplateEngine) -> None:
         t.join()
     assert sorted(set(results)) == ["012", "01234"]
     assert len(results) == 100
+
+
+# --- nesting too deep for Jinja's parser or Python's compiler -----------------------------------
+
+DEEP_TEMPLATES = {
+    # Python allows 20 statically nested loops: Jinja compiles each for to one.
+    "for": "intro\n" + "".join(f"{{% for x{i} in [1] %}}" for i in range(21)) + "\nx"
+           + "{% endfor %}" * 21,
+    # Each if indents the generated code: Python allows 100 levels of indentation.
+    "if": "intro\n" + "{% if true %}" * 99 + "\nx" + "{% endif %}" * 99,
+    # Jinja's expression parser recurses a dozen frames per parenthesis.
+    "parentheses": "intro\n{{ " + "(" * 300 + "1" + ")" * 300 + " }}",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DEEP_TEMPLATES))
+def test_deeply_nested_templates_are_template_errors_with_line(
+        engine: TemplateEngine, kind: str) -> None:
+    with pytest.raises(TemplateError) as info:
+        engine.compile(DEEP_TEMPLATES[kind], "deep.prompt", first_line=10)
+    err = info.value
+    assert "nested too deeply" in err.message
+    assert err.path == "deep.prompt"
+    assert err.line == 11  # the nesting is on the template's second line, the file's 11th
+
+
+def test_deep_nesting_in_a_one_line_template_points_at_that_line(engine: TemplateEngine) -> None:
+    with pytest.raises(TemplateError) as info:
+        engine.compile(DEEP_TEMPLATES["parentheses"], "s.json", first_line=4, one_line=True)
+    assert info.value.line == 4 and "line 2 of the text" in info.value.message
+
+
+def test_nesting_within_the_limits_compiles(engine: TemplateEngine) -> None:
+    source = "{% for a in [1] %}" * 15 + "{{ " + "(" * 30 + "7" + ")" * 30 + " }}" \
+        + "{% endfor %}" * 15
+    assert engine.compile(source, "ok.prompt").render({}) == "7"

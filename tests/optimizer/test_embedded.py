@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,12 @@ QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 
 
 def test_quickstart_with_a_tiny_budget(tmp_path: Path) -> None:
-    start = time.perf_counter()
     lines: list[str] = []
     result = optimize(
         "prompts/instruction.prompt", QUICKSTART, budget=40, max_tests=30,
         db=f"sqlite:///{tmp_path / 'store.db'}", output=tmp_path / "best.prompt",
         log=lines.append,
     )
-    elapsed = time.perf_counter() - start
-    assert elapsed < 60, f"took {elapsed:.0f} s"
     assert result.budget["used"] <= 40 and result.budget["model_requests"] <= 40
     assert result.plan.task_model == "local:gemma3-270m"
     assert result.plan.reference_source.startswith("variable label")
