@@ -5,8 +5,9 @@
 #
 # llama-cpp-python is built from source for this machine's CPU (~4-8 min on 2 cores the first
 # time). The wheel is kept in a wheelhouse keyed by the CPU's instruction set and the build flags
-# (~/.cache/promptwork/wheels), so later set-ups on the same kind of CPU take seconds and a wheel
-# built for another CPU is never reused (pip's own cache would serve it whatever the CPU).
+# (~/.cache/promptwork-build/wheels, apart from promptwork's run cache), so later set-ups on the
+# same kind of CPU take seconds and a wheel built for another CPU is never reused (pip's own
+# cache would serve it whatever the CPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -31,7 +32,7 @@ if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 
-wheelhouse="${PROMPTWORK_WHEELHOUSE:-$HOME/.cache/promptwork/wheels}/$build_key"
+wheelhouse="${PROMPTWORK_WHEELHOUSE:-$HOME/.cache/promptwork-build/wheels}/$build_key"
 if ! compgen -G "$wheelhouse/llama_cpp_python-*.whl" >/dev/null; then
   echo "building llama-cpp-python for this CPU (first time only, several minutes)..."
   mkdir -p "$wheelhouse.tmp"
