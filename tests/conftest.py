@@ -31,6 +31,24 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield cache
 
 
+#: Keys whose presence picks a default grading model (promptwork.providers.defaults).
+VENDOR_KEYS = (
+    "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "PALM_API_KEY",
+    "AZURE_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_DEPLOYMENT_NAME",
+    "AZURE_OPENAI_DEPLOYMENT_NAME", "MISTRAL_API_KEY", "GITHUB_TOKEN",
+)
+
+
+@pytest.fixture(autouse=True)
+def no_vendor_keys(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
+                   ) -> None:
+    """Tests never see the developer's API keys, in the environment or the user config file
+    (they would change the default grader)."""
+    for name in VENDOR_KEYS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PROMPTWORK_CONFIG", str(tmp_path_factory.getbasetemp() / "no-keys.toml"))
+
+
 @pytest.fixture
 def fake_server() -> Iterator[FakeServer]:
     """A fake OpenAI/Anthropic/Gemini HTTP server on 127.0.0.1 (see tests/fakeserver.py)."""

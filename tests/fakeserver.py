@@ -5,7 +5,10 @@ read back a log of what the server received, including how many requests were in
 
 Endpoints: ``GET /v1/models``, ``POST /v1/chat/completions`` (JSON or SSE), ``POST
 /v1/completions`` (JSON or SSE), ``POST /v1/messages`` (Anthropic, JSON or SSE) and ``POST
-/v1beta/models/MODEL:generateContent`` / ``:streamGenerateContent`` (Gemini).
+/v1beta/models/MODEL:generateContent`` / ``:streamGenerateContent`` (Gemini), ``POST
+/v1/responses`` (OpenAI Responses API, JSON or SSE) and Azure OpenAI's
+``/openai/deployments/NAME/chat/completions`` and ``/openai/responses``, AWS Bedrock's
+``POST /model/MODEL_ID/converse`` and Vertex AI's ``.../publishers/google/models/MODEL:...``.
 
 Example::
 
@@ -166,6 +169,8 @@ def _words(text: str) -> list[str]:
 def _prompt_tokens(body: dict[str, Any]) -> int:
     if "messages" in body:
         return sum(len(str(m.get("content", "")).split()) for m in body["messages"])
+    if isinstance(body.get("input"), list):  # OpenAI Responses API
+        return sum(len(str(m.get("content", "")).split()) for m in body["input"])
     if "contents" in body:
         return sum(len(str(p.get("text", "")).split())
                    for c in body["contents"] for p in c.get("parts", []))
@@ -262,7 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = dict(fault.headers) if fault else {}
         if fault is not None and fault.echo_auth:
             keys = {k: v for k, v in self.headers.items()
-                    if k.lower() in ("authorization", "x-api-key", "x-goog-api-key")}
+                    if k.lower() in ("authorization", "x-api-key", "x-goog-api-key", "api-key")}
             status = fault.status if fault.status >= 400 else 401
             message = f"Incorrect API key provided. Received headers: {keys}"
             self._json(status, {"error": {"message": message, "type": "invalid_request_error",
@@ -311,6 +316,16 @@ class _Handler(BaseHTTPRequestHandler):
             return _openai_reply
         if path == "/v1/messages":
             return _anthropic_reply
+        if path in ("/v1/responses", "/openai/responses"):
+            return _responses_reply
+        if path.startswith("/openai/deployments/") and path.endswith("/completions"):
+            return _openai_reply  # Azure: /openai/deployments/NAME/[chat/]completions
+        if path.startswith("/model/") and path.endswith("/converse"):
+            return _bedrock_reply  # AWS Bedrock's Converse API
+        if "/publishers/google/models/" in path and (  # Vertex AI
+            path.endswith(":generateContent") or path.endswith(":streamGenerateContent")
+        ):
+            return _gemini_reply
         if path.startswith("/v1beta/models/") and (
             path.endswith(":generateContent") or path.endswith(":streamGenerateContent")
         ):
@@ -428,6 +443,47 @@ def _gemini_reply(body: dict[str, Any], text: str, fault: Fault | None) -> Reply
         events.append({"candidates": [part], "usageMetadata": usage,
                        "modelVersion": "gemini-fake"})
     return reply, [f"data: {json.dumps(e)}\r\n\r\n" for e in events], 1
+
+
+def _responses_reply(body: dict[str, Any], text: str, fault: Fault | None) -> Reply:
+    """OpenAI's Responses API: a reasoning item, then the message; SSE events when streaming."""
+    text, cut = _limit(body, text, "max_output_tokens")
+    pieces = _words(text)
+    usage = {"input_tokens": _prompt_tokens(body), "output_tokens": len(pieces),
+             "total_tokens": _prompt_tokens(body) + len(pieces)}
+    message = {"type": "message", "id": "msg_fake", "role": "assistant", "status": "completed",
+               "content": [{"type": "output_text", "text": text, "annotations": []}]}
+    empty = fault is not None and fault.empty_choices
+    reply = {"id": "resp_fake", "object": "response", "created_at": 1700000000,
+             "model": body.get("model", "fake-model"),
+             "status": "incomplete" if cut else "completed", "error": None,
+             "incomplete_details": {"reason": "max_output_tokens"} if cut else None,
+             "output": [] if empty else [{"type": "reasoning", "id": "rs_fake", "summary": []},
+                                         message],
+             "usage": usage}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "sequence_number": 0,
+         "response": {**reply, "status": "in_progress", "output": [], "usage": None}}]
+    events += [{"type": "response.output_text.delta", "sequence_number": i + 1,
+                "item_id": "msg_fake", "output_index": 1, "content_index": 0, "delta": p}
+               for i, p in enumerate(pieces)]
+    done = "response.incomplete" if cut else "response.completed"
+    events.append({"type": done, "sequence_number": len(pieces) + 1, "response": reply})
+    framed = [f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events]
+    return reply, framed, 2
+
+
+def _bedrock_reply(body: dict[str, Any], text: str, fault: Fault | None) -> Reply:
+    """AWS Bedrock's Converse API (no streaming)."""
+    text, cut = _limit(body.get("inferenceConfig") or {}, text, "maxTokens")
+    words = sum(len(str(part.get("text", "")).split())
+                for m in body.get("messages", []) for part in m.get("content", []))
+    usage = {"inputTokens": words, "outputTokens": len(_words(text)),
+             "totalTokens": words + len(_words(text))}
+    reply = {"output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+             "stopReason": "max_tokens" if cut else "end_turn", "usage": usage,
+             "metrics": {"latencyMs": 1}}
+    return reply, [], 0
 
 
 #: Builds a provider pointed at the fake server (the `make` fixture in tests/providers).

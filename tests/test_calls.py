@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
 
+from evalkit import isolate_env
+from fakeserver import FakeServer, Fault
 from promptwork.calls import AdaptiveLimit, CallPolicy, ModelCaller, cache_key
 from promptwork.errors import ProviderError
+from promptwork.providers.base import Provider
+from promptwork.providers.registry import create_provider
 from promptwork.providers.scripted import ScriptedProvider
 from promptwork.types import Completion, Params, RenderedPrompt
 
@@ -181,3 +186,54 @@ async def test_a_cancelled_waiter_that_a_release_already_dropped() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert limit.in_flight == 0 and not limit._waiters
+
+
+# -- through a real HTTP server ------------------------------------------------------------------
+
+
+@pytest.fixture
+def openai_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    isolate_env(monkeypatch, tmp_path)
+
+
+def _openai(server: FakeServer, headers: dict[str, str] | None = None) -> Provider:
+    config: dict[str, Any] = {"base_url": server.base_url, "timeout": 5}
+    if headers is not None:
+        config["headers"] = headers
+    return create_provider("openai:chat:fake-model", config)
+
+
+@pytest.mark.usefixtures("openai_env")
+async def test_custom_headers_are_part_of_the_cache_key_but_credentials_are_not(
+    fake_server: FakeServer,
+) -> None:
+    cache = MemoryCache()
+    variants = [
+        None,
+        {"X-Route": "eu"},
+        {"X-Route": "us"},  # another value: another answer
+        {"x-route": "us", "Authorization": "Bearer sk-other-0123456789abcdef"},  # same + a key
+        {"X-Route": "us", "api-key": "k2", "X-Trace": "Bearer abcdefghijklmnop"},
+    ]
+    for headers in variants:
+        provider = _openai(fake_server, headers)
+        out = await ModelCaller(provider, cache=cache).call(PROMPT, PARAMS)
+        assert isinstance(out, Completion)
+        await provider.aclose()
+    assert len(fake_server.requests) == 3  # the last two were cache hits of the third
+    identity = json.dumps(_openai(fake_server, variants[4]).cache_identity())
+    assert "k2" not in identity and "abcdefghijklmnop" not in identity and "us" not in identity
+
+
+@pytest.mark.usefixtures("openai_env")
+async def test_a_retry_after_over_the_limit_says_why_it_gave_up(
+    fake_server: FakeServer,
+) -> None:
+    fake_server.push(Fault(status=429, headers={"Retry-After": "300"}))
+    provider = _openai(fake_server)
+    sleeps = Sleeps()
+    out = await ModelCaller(provider, sleep=sleeps).call(PROMPT, PARAMS)
+    await provider.aclose()
+    assert isinstance(out, ProviderError) and out.kind == "rate_limit"
+    assert "server asked to retry after 300 s (> 120 s limit)" in out.message
+    assert sleeps.waits == [] and len(fake_server.requests) == 1

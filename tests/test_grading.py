@@ -41,8 +41,8 @@ def test_llm_rubric_uses_the_suite_grader(tmp_path: Path) -> None:
     assert "wrong city" in rows[1]["grading"]["components"][0]["reason"]
 
 
-def test_grader_failure_is_a_failed_check_not_a_crash(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_grader_failure_is_an_error_cell_not_a_failed_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Nothing listens on port 9: every grading call fails with a connection error.
     monkeypatch.setenv("PW_TEST_GRADER_KEY", "local")
     head, _, rest = SUITE.replace("id: scripted:judge", "id: openai:chat:judge").partition(
@@ -53,9 +53,32 @@ def test_grader_failure_is_a_failed_check_not_a_crash(tmp_path: Path,
     policy = CallPolicy(max_attempts=2, base_delay=0.01, timeout=5)
     run = pw.evaluate(tmp_path, config=RunConfig(use_cache=False, policy=policy))
     rows = list(run.rows())
-    assert all(r["error"] is None and not r["success"] for r in rows)
-    reasons = [r["grading"]["components"][0]["reason"] for r in rows]
-    assert all("grader call failed" in reason and "connection" in reason for reason in reasons)
+    assert len(rows) == 2
+    assert all(r["error_kind"] == "grader" and not r["success"] for r in rows)
+    assert all(r["score"] is None for r in rows)  # no verdict: no score, never a 0
+    assert all("grader call failed" in r["error"] and "connection" in r["error"] for r in rows)
+    assert run.stats() == {"successes": 0, "failures": 0, "errors": 2}
+
+
+def test_resume_redoes_grader_error_cells(tmp_path: Path) -> None:
+    from promptwork.errors import ProviderError
+    from promptwork.providers.scripted import ScriptedProvider
+
+    (tmp_path / "promptwork.yaml").write_text(SUITE)
+    refused = ProviderError("bad key", kind="auth", status=401)
+    # The first two grading calls are refused, every later one answers a passing verdict.
+    judge = ScriptedProvider([refused, refused, '{"reason": "ok", "pass": true, "score": 1}'],
+                             id="scripted:judge")
+    config = RunConfig(use_cache=False, graders={"scripted:judge": judge})
+    first = pw.evaluate(tmp_path, config=config)
+    assert first.stats() == {"successes": 0, "failures": 0, "errors": 2}
+    assert {r["error_kind"] for r in first.rows()} == {"grader"}
+    again = pw.evaluate(tmp_path, config=config, resume=first.id)
+    assert again.id == first.id
+    rows = list(again.rows())
+    assert len(rows) == 2 and all(r["error"] is None and r["success"] for r in rows)
+    assert [r["score"] for r in rows] == [1.0, 1.0]
+    assert len(judge.calls) == 4  # two refused, then one per redone cell
 
 
 def test_provider_ref_forms() -> None:
@@ -128,3 +151,24 @@ def test_select_best_after_resume_compares_every_cell_of_the_test(tmp_path: Path
         (0, 0, False), (0, 1, True), (1, 0, False), (1, 1, True)]
     reasons = [r["grading"]["components"][0]["reason"] for r in rows]
     assert reasons == ["output 2 of 2 was chosen", "chosen as the best output"] * 2
+
+
+def test_select_best_with_a_failing_grader_makes_the_tests_cells_errors(tmp_path: Path) -> None:
+    from promptwork.errors import ProviderError
+    from promptwork.providers.scripted import ScriptedProvider
+
+    (tmp_path / "promptwork.yaml").write_text(SELECT_BEST)
+    judge = ScriptedProvider([ProviderError("timed out", kind="auth"),
+                              '{"index": 1, "reason": "longer"}'], id="scripted:judge")
+    run = pw.evaluate(tmp_path, config=RunConfig(use_cache=False,
+                                                 graders={"scripted:judge": judge}))
+    rows = sorted(run.rows(), key=lambda r: (r["test_idx"], r["prompt_idx"]))
+    # The first test's comparison failed: both its cells are errors, neither lost nor won.
+    assert [(r["error_kind"], r["score"]) for r in rows[:2]] == [("grader", None)] * 2
+    assert "select-best: grader call failed" in rows[0]["error"]
+    assert [(r["error"], r["success"]) for r in rows[2:]] == [(None, False), (None, True)]
+    again = pw.evaluate(tmp_path, config=RunConfig(use_cache=False,
+                                                   graders={"scripted:judge": judge}),
+                        resume=run.id)
+    redone = sorted(again.rows(), key=lambda r: (r["test_idx"], r["prompt_idx"]))
+    assert [r["success"] for r in redone] == [False, True, False, True]

@@ -403,9 +403,9 @@ def test_front_matter_errors_have_file_and_line(
 
 
 def test_unknown_param_lists_allowed_ones(tmp_path: Path) -> None:
-    write(tmp_path, "p.prompt", "---\nparams: {top_k: 5}\n---\nHi\n")
+    write(tmp_path, "p.prompt", "---\nparams: {best_of: 5}\n---\nHi\n")
     err = load_error("file://p.prompt", tmp_path)
-    assert "unknown parameter 'top_k'" in err.message
+    assert "unknown parameter 'best_of'" in err.message
     assert "allowed: temperature, top_p, max_tokens" in err.message
     assert err.line == 2
 

@@ -184,6 +184,43 @@ def test_missing_variable_fails_before_any_call_naming_variable_and_rows(tmp_pat
     assert Store.for_folder(tmp_path).list_runs() == []  # no run was even created
 
 
+def test_missing_variable_in_an_assert_value_fails_before_any_call(tmp_path: Path) -> None:
+    model = ScriptedProvider(["x"])
+    suite = {
+        "prompts": ["Hi {{ name }}"],
+        "providers": ["scripted"],
+        "defaultTest": {"vars": {"known": "k"}},
+        "tests": [{"vars": {"name": "a"},
+                   "assert": [{"type": "contains", "value": "{{ known }}"},  # from defaultTest
+                              {"type": "contains", "value": "{{ nope }}"}]},
+                  {"vars": {"name": "b", "nope": "fine here"},
+                   "assert": [{"type": "icontains-any", "value": ["x", "{{ nope }}"]}]},
+                  {"vars": {"name": "c"},
+                   "assert": [{"type": "not-icontains-any", "value": ["{{ other }}", "y"]},
+                              {"type": "contains", "value": "{{ guarded | default('z') }}"}]}],
+    }
+    with pytest.raises(MissingVariableError) as info:
+        run(tmp_path, suite, {0: model})
+    err = info.value
+    assert err.names == ["nope", "other"]
+    assert len(err.where["nope"]) == 1 and "contains value" in err.where["nope"][0]
+    assert "not-icontains-any value" in err.where["other"][0]
+    assert all("promptwork.yaml:" in w for w in err.where["nope"] + err.where["other"])
+    assert model.calls == []
+    assert Store.for_folder(tmp_path).list_runs() == []
+
+
+def test_assert_values_with_their_vars_and_code_values_run(tmp_path: Path) -> None:
+    model = ScriptedProvider(["hello a"])
+    suite = {"prompts": ["Hi {{ name }}"], "providers": ["scripted"],
+             "tests": [{"vars": {"name": "a"},
+                        "assert": [{"type": "contains", "value": "hello {{ name }}"},
+                                   {"type": "python", "value": "'{{ x }}' not in output"}]}]}
+    result = run(tmp_path, suite, {0: model})
+    assert len(model.calls) == 1 and result.record.status == "complete"
+    assert [r["success"] for r in result.rows()] == [True]
+
+
 class Narrow(ScriptedProvider):
     supported_params = frozenset({"temperature"})
 
@@ -454,3 +491,104 @@ async def test_evaluate_refuses_to_run_inside_an_event_loop(tmp_path: Path) -> N
     with pytest.raises(PromptworkError, match="aevaluate"):
         evaluate(path)
     await asyncio.sleep(0)
+
+
+# -- grading: errors are not verdicts (one grading path, see checks/grade.py) ----------------------
+
+
+def test_a_crash_in_a_builtin_check_is_an_error_cell_with_its_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from promptwork.checks import registry
+    from promptwork.checks.base import CheckContext, CheckResult, CheckSpec
+
+    def broken(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
+        if "b" in ctx.output:
+            raise AttributeError("'NoneType' object has no attribute 'group'")  # a bug
+        return CheckResult(True, 1.0, "fine")
+
+    monkeypatch.setitem(registry._loaded, "contains", broken)
+    suite = {"prompts": ["{{ w }}"], "providers": ["scripted"],
+             "defaultTest": {"assert": [{"type": "contains", "value": "x"}]},
+             "tests": [{"vars": {"w": w}} for w in ("a", "b")]}
+    result = run(tmp_path, suite, {0: ScriptedProvider(lambda p, _: p.as_text())})
+    rows = {r["test_idx"]: r for r in result.rows()}
+    assert rows[0]["success"] and rows[0]["error"] is None
+    crashed = rows[1]
+    assert crashed["error_kind"] == "internal" and not crashed["success"]
+    assert "promptwork bug" in crashed["error"] and "AttributeError" in crashed["error"]
+    assert crashed["score"] is None and crashed["output"] == "b"
+    assert "Traceback" in crashed["grading"]["traceback"]  # kept in the stored record
+    assert result.stats() == {"successes": 1, "failures": 0, "errors": 1}
+
+
+def test_options_transform_of_the_test_or_default_test_changes_what_checks_see(
+        tmp_path: Path) -> None:
+    (tmp_path / "t.py").write_text("def get_transform(output, context):\n"
+                                   "    return output.upper()\n"
+                                   "def first(output, context):\n"
+                                   "    return output.split()[0]\n")
+    suite = {"prompts": ["hello {{ w }}"], "providers": ["scripted"],
+             "defaultTest": {"options": {"transform": "file://t.py"}},
+             "tests": [{"vars": {"w": "ada"}, "assert": [{"type": "equals", "value": "HELLO ADA"}]},
+                       {"vars": {"w": "bob"}, "options": {"transform": "file://t.py:first"},
+                        "assert": [{"type": "equals", "value": "hello"}]}]}
+    result = run(tmp_path, suite, {0: ScriptedProvider(lambda p, _: p.as_text())})
+    rows = sorted(result.rows(), key=lambda r: r["test_idx"])
+    assert [r["success"] for r in rows] == [True, True]
+    assert rows[0]["output"] == "hello ada"  # the stored output is the model's own
+
+
+def test_a_javascript_transform_without_an_engine_is_refused_at_load(tmp_path: Path) -> None:
+    from promptwork.checks.transform import js_available
+
+    if js_available():
+        pytest.skip("mini-racer is installed: JavaScript transforms run")
+    model = ScriptedProvider(("x",))
+    suite = {"prompts": ["p"], "providers": ["scripted"],
+             "tests": [{"vars": {}, "options": {"transform": "output.trim()"}}]}
+    with pytest.raises(ConfigError, match=r"promptwork.yaml:\d+.*options.transform.*mini-racer"):
+        run(tmp_path, suite, {0: model})
+    assert model.calls == []
+
+
+def test_max_score_is_decided_across_the_prompts_of_a_test(tmp_path: Path) -> None:
+    """promptfoo's ``max-score``: the output whose other checks score highest passes it."""
+    suite = {
+        "prompts": ["apple {{ x }}", "banana {{ x }}", "apple banana {{ x }}"],
+        "providers": ["echo"],
+        "tests": [{"vars": {"x": "1"}, "assert": [
+            {"type": "icontains", "value": "apple"},
+            {"type": "icontains", "value": "banana"},
+            {"type": "max-score"},
+        ]}],
+    }
+    result = run(tmp_path, suite, {})
+    verdicts = {r["prompt_idx"]: r["grading"]["components"][2] for r in result.rows()}
+    assert [verdicts[i]["pass"] for i in range(3)] == [False, False, True]
+    assert "highest score 1.000" in verdicts[2]["reason"]
+
+
+def test_checks_see_the_answers_finish_reason_and_the_tools_it_was_given(tmp_path: Path) -> None:
+    """The runner gives checks the provider's config (tools) and the completion's finish
+    reason, so ``is-valid-openai-tools-call`` and ``finish-reason`` work in a real run."""
+    call = ('[{"type": "function", "function": {"name": "get_weather", '
+            '"arguments": "{\\"city\\": \\"Paris\\"}"}}]')
+    tools = [{"type": "function", "function": {
+        "name": "get_weather", "parameters": {
+            "type": "object", "properties": {"city": {"type": "string"}},
+            "required": ["city"]}}}]
+    suite = {
+        "prompts": ["{{ q }}"],
+        "providers": [{"id": "echo", "config": {"tools": tools}}],
+        "tests": [
+            {"vars": {"q": call}, "assert": [{"type": "is-valid-openai-tools-call"},
+                                             {"type": "finish-reason", "value": "stop"}]},
+            {"vars": {"q": call.replace("get_weather", "get_time")},
+             "assert": [{"type": "is-valid-openai-tools-call"}]},
+        ],
+    }
+    rows = sorted(run(tmp_path, suite, {}).rows(), key=lambda r: r["test_idx"])
+    assert [r["error"] for r in rows] == [None, None]
+    assert rows[0]["grading"]["pass"] is True, rows[0]["grading"]
+    assert rows[1]["grading"]["pass"] is False
+    assert "get_time" in rows[1]["grading"]["reason"]

@@ -105,8 +105,8 @@ def test_unknown_parameter_names_the_allowed_ones() -> None:
 
 def test_several_unknown_parameters() -> None:
     with pytest.raises(ParamError) as info:
-        Params.parse({"zzz": 1, "top_k": 5, "temperature": 1})
-    assert "unknown parameters 'top_k' (did you mean 'top_p'?), 'zzz';" in str(info.value)
+        Params.parse({"zzz": 1, "max_token": 5, "temperature": 1})
+    assert "unknown parameters 'max_token' (did you mean 'max_tokens'?), 'zzz';" in str(info.value)
 
 
 def test_where_prefixes_the_message() -> None:

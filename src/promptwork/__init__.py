@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from promptwork.evaluation import EvalRun, aevaluate, evaluate
     from promptwork.optimizer import OptimizeResult, aoptimize, optimize
 
-__version__ = "0.1.0"
+from promptwork.version import __version__
 
 #: Names loaded on first use, and the module that holds each.
 _LAZY = {

@@ -44,8 +44,9 @@ def prepare(
     """Load, check and render a prompt for a model, without calling it.
 
     The model is ``model`` if given, else the prompt file's ``model``, else the embedded default.
-    Parameters are the prompt file's, overridden by ``params``. Every error (missing variables,
-    unknown parameters, unsupported parameters) is raised here, before any model call.
+    Parameters are the provider config's, overridden by the prompt file's, then by ``params``.
+    Every error (missing variables, unknown parameters, unsupported parameters) is raised here,
+    before any model call.
     """
     template = prompt if isinstance(prompt, PromptTemplate) else load_prompt(prompt, base_dir)
     if isinstance(model, Provider):
@@ -53,7 +54,7 @@ def prepare(
     else:
         provider = create_provider(model or template.meta.model or DEFAULT_MODEL, provider_config)
     extra = params if isinstance(params, Params) else Params.parse(dict(params or {}))
-    merged = template.params.merged(extra)
+    merged = provider.config_params.merged(template.params).merged(extra)
     provider.check_params(merged)
     missing = template.missing(vars)
     if missing:

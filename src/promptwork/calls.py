@@ -8,6 +8,7 @@ raise it back one step at a time (as promptfoo and inspect_ai do).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import random
@@ -105,6 +106,13 @@ def completion_from_cache(value: dict[str, Any], provider_id: str) -> Completion
         )
     except (KeyError, IndexError, TypeError, ValueError):
         return None  # a corrupt entry is a miss
+
+
+def _gave_up_waiting(error: ProviderError, limit: float) -> ProviderError:
+    """``error`` saying why it was not retried: the server asked for too long a wait."""
+    return dataclasses.replace(error, message=(
+        f"{error.message} (server asked to retry after {error.retry_after:g} s "
+        f"(> {limit:g} s limit); not retried)"))
 
 
 class AdaptiveLimit:
@@ -242,6 +250,7 @@ class ModelCaller:
                 if outcome.retry_after is not None and (
                     outcome.retry_after > self.policy.max_retry_after
                 ):
+                    results[i] = _gave_up_waiting(outcome, self.policy.max_retry_after)
                     continue
                 retry.append(i)
                 backoff = self.policy.backoff(attempt, self._rng)

@@ -48,8 +48,10 @@ class CellKey:
 class CellResult:
     """The outcome of one cell.
 
-    ``error`` is set when the model call failed (after retries): the cell has no grade and counts
-    as an error, never as a failed check.
+    ``error`` is set when the model call failed (after retries), or when the answer could not be
+    graded (``error_kind`` ``grader``: the grading model's call failed; ``internal``/``check``: a
+    check raised, with the traceback in ``error_detail``): the cell has no grade and no score and
+    counts as an error, never as a failed check.
     """
 
     key: CellKey
@@ -59,6 +61,10 @@ class CellResult:
     grade: CheckResult | None = None
     error: str | None = None
     error_kind: str | None = None
+    #: The traceback of an unexpected exception in a check (kept in the stored record).
+    error_detail: str | None = None
+    #: The generation parameters the call was made with (every level merged).
+    params: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def output(self) -> str | None:
@@ -69,5 +75,6 @@ class CellResult:
         return self.error is None and self.grade is not None and self.grade.passed
 
     @property
-    def score(self) -> float:
-        return self.grade.score if self.grade is not None and self.error is None else 0.0
+    def score(self) -> float | None:
+        """The grade's score; ``None`` for an error (no verdict) or an ungraded cell."""
+        return self.grade.score if self.grade is not None and self.error is None else None

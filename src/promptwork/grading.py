@@ -3,7 +3,8 @@
 It sends one prompt to a grading model through the same call wrapper as every other call (cache,
 retries, timeouts), so judge calls are cached and retried like task calls. The grading model is
 the assertion's ``provider``, else the test's ``options.provider`` (promptfoo's
-``defaultTest.options.provider``), else the embedded default model.
+``defaultTest.options.provider``), else promptfoo's default for the vendor keys found, else the
+embedded default model (:mod:`promptwork.providers.defaults`).
 """
 
 from __future__ import annotations
@@ -14,16 +15,25 @@ from typing import Any
 from promptwork.calls import Cache, CallPolicy, ModelCaller
 from promptwork.errors import ConfigError, ProviderError
 from promptwork.providers.base import Provider
-from promptwork.providers.local_models import DEFAULT_MODEL
+from promptwork.providers.defaults import GRADER_PARAMS, DefaultGrader, default_grader
 from promptwork.providers.registry import create_provider
 from promptwork.types import Params, RenderedPrompt
 
-GRADER_PARAMS = Params(temperature=0, max_tokens=256)
+__all__ = ["GRADER_PARAMS", "GraderPool", "TestGrader", "provider_ref"]
 
 
-def provider_ref(value: Any) -> tuple[str, dict[str, Any]] | None:
-    """``"openai:gpt-4o"`` or ``{id, config}`` -> (id, config); None when absent."""
+def provider_ref(value: Any, kind: str = "text") -> tuple[str, dict[str, Any]] | None:
+    """``"openai:gpt-4o"`` or ``{id, config}`` -> (id, config); None when absent.
+
+    promptfoo's map by kind (``{text: ..., embedding: ...}``) gives its ``kind`` entry (None when
+    it has none). Suites are checked at load (:func:`promptwork.datasets.options.provider_problem`).
+    """
     if value is None:
+        return None
+    if isinstance(value, Mapping) and "id" not in value and kind in value:
+        return provider_ref(value[kind], kind)
+    if isinstance(value, Mapping) and value and "id" not in value and all(
+            k in ("text", "embedding", "classification", "moderation") for k in value):
         return None
     if isinstance(value, str):
         return value, {}
@@ -43,6 +53,8 @@ class GraderPool:
         self._concurrency = concurrency
         self._callers: dict[str, ModelCaller] = {}
         self._injected = dict(injected or {})
+        #: The grading model of tests that name none, and why (recorded with the run).
+        self.default: DefaultGrader = default_grader()
 
     def caller(self, ref: tuple[str, dict[str, Any]]) -> ModelCaller:
         model_id, config = ref
@@ -54,8 +66,10 @@ class GraderPool:
         return self._callers[key]
 
     def for_test(self, options: Mapping[str, Any]) -> TestGrader:
-        default = provider_ref(options.get("provider")) or (DEFAULT_MODEL, {})
-        return TestGrader(self, default)
+        named = provider_ref(options.get("provider"))
+        if named is None:
+            return TestGrader(self, self.default.ref, self.default.params)
+        return TestGrader(self, named)
 
     async def aclose(self) -> None:
         for caller in self._callers.values():
@@ -67,14 +81,19 @@ class TestGrader:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, pool: GraderPool, default: tuple[str, dict[str, Any]]):
+    def __init__(self, pool: GraderPool, default: tuple[str, dict[str, Any]],
+                 default_params: Params = GRADER_PARAMS):
         self._pool = pool
         self._default = default
+        self._default_params = default_params
 
     async def __call__(self, prompt: str, provider: str | None = None) -> str:
-        ref = provider_ref(provider) or self._default
-        outcome = await self._pool.caller(ref).call(RenderedPrompt.from_text(prompt),
-                                                    GRADER_PARAMS)
+        named = provider_ref(provider)
+        caller = self._pool.caller(named or self._default)
+        # The grader's own config (promptfoo's {id, config: {temperature: ...}}) wins.
+        base = GRADER_PARAMS if named else self._default_params
+        params = base.merged(caller.provider.config_params)
+        outcome = await caller.call(RenderedPrompt.from_text(prompt), params)
         if isinstance(outcome, ProviderError):
             raise outcome
         return outcome.text

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from promptwork.derived import DerivedReport, derived_metrics
 from promptwork.errors import ConfigError
 from promptwork.stats import accuracy, confusion_matrix, macro_f1
 
@@ -157,12 +158,20 @@ def distinct_ngrams(
 
 def dataset_metrics(
     rows_factory: Any, specs: list[Mapping[str, Any]]
-) -> list[ClassificationReport | DiversityReport]:
-    """Every declared metric; ``rows_factory()`` yields the run's rows afresh for each."""
-    reports: list[ClassificationReport | DiversityReport] = []
+) -> list[ClassificationReport | DiversityReport | DerivedReport]:
+    """Every declared metric; ``rows_factory()`` yields the run's rows afresh for each.
+
+    The suite's ``derivedMetrics`` come last, all from one pass over the rows.
+    """
+    reports: list[ClassificationReport | DiversityReport | DerivedReport] = []
+    derived = [spec for spec in specs if spec["type"] == "derived"]
     for spec in specs:
+        if spec["type"] == "derived":
+            continue
         if spec["type"] == "classification":
             reports.extend(classification(rows_factory(), spec))
         else:
             reports.extend(distinct_ngrams(rows_factory(), spec))
+    if derived:
+        reports.extend(derived_metrics(rows_factory(), derived))
     return reports

@@ -29,17 +29,18 @@ import bisect
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from promptwork.chatmessages import MULTIPART_REFUSED, messages_from
 from promptwork.errors import ConfigError, MissingVariableError, ParamError, TemplateError
 from promptwork.templates import Template, TemplateEngine
 from promptwork.types import PARAM_NAMES, ROLES, Message, Params, RenderedPrompt
-from promptwork.yamlfile import LineMap, did_you_mean, load_yaml
+from promptwork.yamlfile import LineMap, deepest_line, did_you_mean, load_yaml
 
 _ROLE_LINE = re.compile(r"^[ \t]*(system|user|assistant)[ \t]*:[ \t]*$")
 _TYPES: dict[str, type | tuple[type, ...]] = {
@@ -47,6 +48,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "array": list, "object": dict, "any": object,
 }
 _FILE_SUFFIXES = (".prompt", ".txt", ".json", ".md")
+Renderer = Callable[[Mapping[str, Any], Mapping[str, Any] | None], RenderedPrompt]
 
 
 class InputSpec(BaseModel):
@@ -112,6 +114,9 @@ class PromptTemplate:
     params: Params = field(default_factory=Params)
     path: str | None = None
     lines: LineMap | None = None
+    #: Renders instead of the parts: a Python prompt function, or a JSON chat template rendered
+    #: whole then parsed. Called with the values and the provider ``{id, label}`` (or None).
+    renderer: Renderer | None = None
 
     @property
     def variables(self) -> frozenset[str]:
@@ -162,8 +167,15 @@ class PromptTemplate:
                     self.lines.line_of(("inputs", name)) if self.lines else None,
                 )
 
-    def render(self, values: Mapping[str, Any] | None = None) -> RenderedPrompt:
+    def render(
+        self, values: Mapping[str, Any] | None = None, prefix: str = "", suffix: str = "",
+        provider: Mapping[str, Any] | None = None,
+    ) -> RenderedPrompt:
         """Render every part with ``values`` (plus declared defaults).
+
+        ``prefix`` and ``suffix`` (a test's ``options.prefix``/``suffix``, promptfoo's) are put
+        before and after the rendered text: around a plain prompt's text, at the start of the
+        first message and the end of the last one of a chat prompt.
 
         Raises:
             MissingVariableError: Naming every missing variable (not only the first part's).
@@ -175,13 +187,23 @@ class PromptTemplate:
             raise MissingVariableError(missing, self.path, self._line_of_any(missing))
         if self.meta.inputs:
             self.check_types(full)
-        if self.plain:
-            return RenderedPrompt.from_text(self.parts[0].template.render(full))
-        messages = tuple(
-            Message(part.role, part.template.render(full))  # type: ignore[arg-type]
-            for part in self.parts
-        )
-        return RenderedPrompt(messages)
+        if self.renderer is not None:
+            made = self.renderer(full, provider)
+            if made.plain:
+                return RenderedPrompt.from_text(prefix + made.messages[0].content + suffix)
+            messages = list(made.messages)
+        elif self.plain:
+            return RenderedPrompt.from_text(prefix + self.parts[0].template.render(full) + suffix)
+        else:
+            messages = [
+                Message(part.role, part.template.render(full))  # type: ignore[arg-type]
+                for part in self.parts
+            ]
+        if prefix:
+            messages[0] = Message(messages[0].role, prefix + messages[0].content)
+        if suffix:
+            messages[-1] = Message(messages[-1].role, messages[-1].content + suffix)
+        return RenderedPrompt(tuple(messages))
 
     def _line_of_any(self, names: list[str]) -> int | None:
         lines = [
@@ -278,9 +300,11 @@ def _load_chat_json(raw: str, label: str, engine: TemplateEngine) -> PromptTempl
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
+        if "{%" in raw or "{{" in raw:
+            return _json_template(raw, label, engine)
         raise ConfigError(f"invalid JSON: {exc.msg}", label, exc.lineno) from None
     except RecursionError:
-        raise ConfigError("invalid JSON: nested too deeply", label) from None
+        raise ConfigError("invalid JSON: nested too deeply", label, deepest_line(raw)) from None
     if not isinstance(data, list) or not all(isinstance(m, dict) for m in data):
         raise ConfigError(
             "a chat prompt file must be a JSON list of {\"role\": ..., \"content\": ...} objects",
@@ -310,6 +334,8 @@ def _load_chat_json(raw: str, label: str, engine: TemplateEngine) -> PromptTempl
                 keys.get("role", (obj_line, obj_line))[1],
             )
         line = keys.get("content", (obj_line, obj_line))[1]
+        if isinstance(content, list):
+            raise ConfigError(MULTIPART_REFUSED.format(n=i + 1), label, line)
         if not isinstance(content, str):
             raise ConfigError(f"message {i + 1}: content must be a string", label, line)
         # A JSON string holds no raw newlines: the whole template sits on one line of the file.
@@ -318,6 +344,24 @@ def _load_chat_json(raw: str, label: str, engine: TemplateEngine) -> PromptTempl
 
 
 _JSON_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _json_template(raw: str, label: str, engine: TemplateEngine) -> PromptTemplate:
+    """A chat JSON file with template tags outside its strings (``{% for %}`` building the
+    list): promptfoo renders the whole file, then reads the result as JSON messages."""
+    template = engine.compile(raw, label, 1)
+
+    def render(values: Mapping[str, Any], provider: Mapping[str, Any] | None) -> RenderedPrompt:
+        text = template.render(values)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TemplateError(f"the rendered chat template is not valid JSON: {exc.msg} "
+                                f"(line {exc.lineno} of the rendered text)", label) from None
+        return messages_from(data, label)
+
+    return PromptTemplate(label, raw, [_Part(None, template)], path=label, renderer=render)
+
 
 
 def _json_lines(raw: str) -> list[tuple[int, dict[str, tuple[int, int]]]]:

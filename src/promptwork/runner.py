@@ -16,16 +16,33 @@ from typing import Any
 
 from promptwork.calls import CallPolicy, ModelCaller
 from promptwork.cases import CellKey, CellResult, TestCase
-from promptwork.checks.base import CheckContext, CheckResult, CheckSpec, aggregate
-from promptwork.checks.judge import UNDECIDED, select_best
-from promptwork.checks.registry import arun_check, render_value
-from promptwork.errors import ConfigError, MissingVariableError, ProviderError, TemplateError
+from promptwork.chaining import StoredOutputs, store_as, windows, with_names
+from promptwork.checks.base import CheckResult, CheckSpec
+from promptwork.checks.errors import GRADER
+from promptwork.checks.grade import CROSS_PROMPT, UNDECIDED, answer_context, final_grade, grade_cell
+from promptwork.checks.judge import select_best
+from promptwork.checks.registry import check_files, render_value, value_variables
+from promptwork.checks.selection import max_score_results
+from promptwork.errors import (
+    ConfigError,
+    MissingVariableError,
+    ParamError,
+    ProviderError,
+    TemplateError,
+)
 from promptwork.events import CellFinished, Event, Retrying, RunFinished, RunStarted, Subscriber
 from promptwork.grading import GraderPool
+from promptwork.limits import Limits, RunLimits
 from promptwork.providers.base import Provider
 from promptwork.providers.registry import create_provider
 from promptwork.store import Store
-from promptwork.suite import PromptEntry, ProviderEntry, Suite, provider_allows
+from promptwork.suite import (
+    PromptEntry,
+    ProviderEntry,
+    Suite,
+    effective_params,
+    provider_allows,
+)
 from promptwork.types import Completion, Params, RenderedPrompt
 
 #: Tests expanded at a time; bounds memory and keeps one prompt's cells together.
@@ -50,6 +67,10 @@ class RunConfig:
     sequential: bool = False
     #: Grading providers by id, to inject fakes in tests.
     graders: dict[str, Provider] = field(default_factory=dict)
+    #: ``--max-calls`` / ``--max-cost``: the run stops cleanly (resumable) when one is reached.
+    limits: Limits = field(default_factory=Limits)
+    #: Generation parameters over every other level (command-line ``-p``).
+    params: Params | None = None
 
 
 @dataclass
@@ -89,6 +110,8 @@ class Runner:
         #: Cells of tests with a ``select-best`` check, per test, until the window ends.
         self._compared: dict[int, list[tuple[CellKey, str, list[tuple[CheckSpec, CheckResult]]]]]
         self._compared = {}
+        self._stored = StoredOutputs()  # storeOutputAs values, fed to later tests
+        self.limits = RunLimits(self.config.limits)
         self.graders = GraderPool(
             store if self.config.use_cache and suite.options.cache else None,
             self.config.policy, suite.options.max_concurrency, self.config.graders)
@@ -120,18 +143,41 @@ class Runner:
         """Count tests and check that every prompt has its variables in every test."""
         missing: dict[str, list[str]] = {}
         count = 0
+        stored: list[str] = []  # names earlier tests store with storeOutputAs
         for test in self._tests():
             count += 1
             for prompt in self.suite.prompts:
-                for name in prompt.template.missing(test.vars):
+                for name in prompt.template.missing(with_names(test.vars, stored)):
                     rows = missing.setdefault(name, [])
                     if len(rows) < 5:
                         rows.append(test.source or f"tests[{test.index}]")
+            known = with_names(test.vars, stored)
+            for spec in test.checks:  # assert values are templates over the same vars
+                self._confine_check_files(spec, test)
+                for name in sorted(value_variables(spec) - known.keys()):
+                    rows = missing.setdefault(name, [])
+                    if len(rows) < 5:
+                        rows.append(f"{test.source or f'tests[{test.index}]'} {spec.name} value")
+            stores = store_as(test)
+            if stores is not None and stores not in stored:
+                stored.append(stores)
         if missing:
             raise MissingVariableError(sorted(missing), self.suite.path, where=missing)
         if count == 0:
             raise ConfigError("the suite has no tests", self.suite.path)
         return count
+
+    def _confine_check_files(self, spec: CheckSpec, test: TestCase) -> None:
+        """A check's ``file://`` code or data stays inside the suite folder, like every other
+        ``file://`` (unless the suite was loaded with ``allow_outside``)."""
+        for ref in check_files(spec):
+            try:
+                self.suite.tests.resolve(ref, f"'{spec.name}' check file")
+            except ConfigError as exc:
+                path, _, line = (test.source or "").rpartition(":")
+                if line.isdigit():
+                    raise ConfigError(exc.message, path, int(line)) from None
+                raise ConfigError(exc.message, test.source or self.suite.path) from None
 
     def _pairs(self, providers: Sequence[Provider]) -> list[_Pair]:
         options = self.suite.options
@@ -156,24 +202,41 @@ class Runner:
             for prompt in self.suite.prompts:
                 if not provider_allows(entry, prompt):
                     continue
-                params = prompt.template.params
-                provider.check_params(params)
+                params = effective_params(entry, prompt, self.config.params)
+                try:
+                    provider.check_params(params)
+                except ParamError as exc:
+                    raise ParamError(f"prompt {prompt.label!r} on provider {entry.label!r}: "
+                                     f"{exc.message}", self.suite.path) from None
                 pairs.append(_Pair(prompt, entry, provider, caller, params))
         return pairs
+
+    def _limited(self, providers: list[Provider]) -> list[Provider]:
+        """The providers, wrapped so that ``--max-calls``/``--max-cost`` hold
+        (:mod:`promptwork.limits`); an unknown price with ``--max-cost`` fails here."""
+        self.limits.check_prices(providers)
+        return [self.limits.wrap(p) for p in providers]
 
     def _on_retry(self, provider: str, attempt: int, wait: float, error: ProviderError) -> None:
         self.emit(Retrying(provider, attempt, wait, str(error)))
 
     def settings(self, providers: Sequence[Provider], repeat: int) -> dict[str, Any]:
-        """What is recorded with the run: prompts, providers (and their decoding settings)."""
+        """What is recorded with the run: prompts, providers (and their decoding settings), and
+        the effective generation parameters of each provider x prompt."""
         return {
             "prompts": [{"label": p.label, "hash": p.template.content_hash,
                          "path": p.template.path} for p in self.suite.prompts],
             "providers": [{"id": e.id, "label": e.label, "settings": prov.describe()}
                           for e, prov in zip(self.suite.providers, providers, strict=True)],
+            "params": [{"prompt": p.label, "provider": e.label,
+                        "params": effective_params(e, p, self.config.params).given()}
+                       for e in self.suite.providers for p in self.suite.prompts
+                       if provider_allows(e, p)],
             "repeat": repeat,
             "cache": self.config.use_cache and self.suite.options.cache,
             "metrics": self.suite.metrics,
+            # Model-graded checks that name no grader use this one (promptfoo's key rule).
+            "default_grader": self.graders.default.describe(),
         }
 
     # -- running -----------------------------------------------------------------------------
@@ -181,7 +244,7 @@ class Runner:
     async def run(self, resume: str | None = None) -> str:
         """Run (or resume) the suite; returns the run id."""
         n_tests = self._validate_tests()
-        providers = self._providers()
+        providers = self._limited(self._providers())
         pairs = self._pairs(providers)
         repeat = self.config.repeat or self.suite.options.repeat
         total = n_tests * len(pairs) * repeat
@@ -202,6 +265,8 @@ class Runner:
                     f"{repeat}): resume with the same --repeat and --max-tests, or start a new run"
                 )
             run_id = record.id
+            # Error cells (failed model or grader calls, ...) have no verdict: they are redone.
+            self.store.drop_errors(run_id)
             done = self.store.done_keys(run_id)
             self.store.set_status(run_id, "running")
             self.store.save_prompts(prompts)
@@ -215,14 +280,17 @@ class Runner:
         self.emit(RunStarted(run_id, total, len(done), self.settings(providers, repeat)))
         status = "failed"
         try:
-            for window in _chunks(self._tests(), self.config.window):
+            for window in windows(self._tests(), self.config.window):
                 await self._run_window(run_id, window, pairs, repeat, done)
-            status = "complete"
+                if self.limits.stopped:
+                    break
+            status = "interrupted" if self.limits.stopped else "complete"
         except (asyncio.CancelledError, KeyboardInterrupt):
             status = "interrupted"
             raise
         finally:
-            self.store.finish_run(run_id, status, None)
+            self.store.finish_run(
+                run_id, status, {"stopped": self.limits.stopped} if self.limits.stopped else None)
             for provider in providers:
                 await provider.aclose()
             await self.graders.aclose()
@@ -256,15 +324,20 @@ class Runner:
         await asyncio.gather(*jobs)
         if self._compared:
             await self._select_best(run_id, {t.index: t for t in window})
+        self._stored.remember(self.store, run_id, window)
 
     async def _run_group(
         self, run_id: str, cells: list[tuple[_Pair, TestCase, int]]
     ) -> None:
         """Run cells that share one provider (and usually one prompt) as one call group."""
+        cells = [(pair, self._stored.test_for(pair.prompt.index, pair.provider_entry.index, test),
+                  r) for pair, test, r in cells]
         rendered: list[RenderedPrompt | TemplateError] = []
         for pair, test, _ in cells:
             try:
-                rendered.append(pair.prompt.template.render(test.vars))
+                rendered.append(pair.prompt.template.render(
+                    test.vars, test.options.get("prefix", ""), test.options.get("suffix", ""),
+                    {"id": pair.provider.id, "label": pair.provider_entry.label}))
             except TemplateError as exc:
                 rendered.append(exc)
         items = [(p, pair.params) for (pair, _, _), p in zip(cells, rendered, strict=True)
@@ -280,7 +353,11 @@ class Runner:
             if isinstance(prompt, TemplateError):
                 cell = CellResult(key, test.vars, error=str(prompt), error_kind="template")
             else:
-                cell = await self._grade(key, test, prompt, next(outcomes), pair)
+                outcome = next(outcomes)
+                if self.limits.refused(outcome):
+                    continue  # never sent (--max-calls/--max-cost): the run stops; resumable
+                cell = await self._grade(key, test, prompt, outcome, pair)
+            cell.params = pair.params.given()
             row = (cell, pair.prompt.template.content_hash, pair.provider.id)
             if cell.completion is not None and cell.completion.cached:
                 from_cache.append(row)  # free to redo: written together below
@@ -296,7 +373,7 @@ class Runner:
         decided yet join this window's comparison, so the winner is chosen among all of a
         test's cells, not only those answered now."""
         tests = {t.index: t for t in window
-                 if any(spec.type == "select-best" for spec in t.checks)}
+                 if any(spec.type in CROSS_PROMPT for spec in t.checks)}
         if not tests:
             return
         for row in self.store.test_results(run_id, list(tests)):
@@ -306,7 +383,7 @@ class Runner:
             test = tests[row["test_idx"]]
             parts = [CheckResult.from_dict(c) for c in grading.get("components") or ()]
             if len(parts) != len(test.checks) or not any(
-                    spec.type == "select-best" and part.reason == UNDECIDED
+                    spec.type in CROSS_PROMPT and part.reason == UNDECIDED
                     for spec, part in zip(test.checks, parts, strict=True)):
                 continue
             key = CellKey(row["prompt_idx"], row["provider_idx"], row["test_idx"],
@@ -315,8 +392,9 @@ class Runner:
                 (key, row["output"] or "", list(zip(test.checks, parts, strict=True))))
 
     async def _select_best(self, run_id: str, tests: dict[int, TestCase]) -> None:
-        """promptfoo's ``select-best``: one grader call per test (and repeat) picks the best
-        output among its prompts and models; that cell passes the check, the others fail it."""
+        """promptfoo's cross-prompt checks, per test (and repeat), among its prompts and models:
+        ``select-best`` (one grader call picks the best output) and ``max-score`` (the output
+        whose other checks score highest); the chosen cell passes the check, the others fail it."""
         compared, self._compared = self._compared, {}
         for test_index, cells in compared.items():
             test = tests[test_index]
@@ -327,7 +405,14 @@ class Runner:
                 by_repeat.setdefault(cell[0].repeat, []).append(cell)
             for group in by_repeat.values():
                 group.sort(key=lambda c: (c[0].prompt, c[0].provider))
+                failed: str | None = None
                 for n, (spec, _) in enumerate(group[0][2]):
+                    if spec.type == "max-score":  # decided from the other checks' scores
+                        decided = max_score_results(spec, [graded for _k, _o, graded in group])
+                        for (_key, _out, graded), result in zip(group, decided, strict=True):
+                            if result is not None:
+                                graded[n] = (spec, result)
+                        continue
                     if spec.type != "select-best":
                         continue
                     criteria = str(render_value(spec.value, test.vars))
@@ -335,9 +420,10 @@ class Runner:
                     try:
                         winner = await select_best([c[1] for c in group], criteria, grader,
                                                    provider if isinstance(provider, str) else None)
-                        reason = None if winner is not None else "grader gave no valid choice"
                     except ProviderError as exc:
-                        winner, reason = None, f"grader call failed: {exc}"
+                        failed = f"{spec.name}: grader call failed: {exc}"
+                        break
+                    reason = None if winner is not None else "grader gave no valid choice"
                     for i, (_key, _out, graded) in enumerate(group):
                         won = winner == i
                         graded[n] = (spec, CheckResult(
@@ -346,8 +432,12 @@ class Runner:
                                        else f"output {winner + 1 if winner is not None else '?'}"
                                        f" of {len(group)} was chosen"),
                             spec.metric, "select-best"))
+                if failed is not None:  # no verdict: these cells are errors, redone by --resume
+                    for key, _out, _graded in group:
+                        self.store.set_error(run_id, key, failed, GRADER)
+                    continue
                 for key, _out, graded in group:
-                    self.store.update_grade(run_id, key, self._final_grade(test, graded))
+                    self.store.update_grade(run_id, key, final_grade(graded, test.threshold))
 
     async def _grade(
         self, key: CellKey, test: TestCase, prompt: RenderedPrompt,
@@ -356,47 +446,25 @@ class Runner:
         text = prompt.as_text()
         if isinstance(outcome, ProviderError):
             return CellResult(key, test.vars, text, error=str(outcome), error_kind=outcome.kind)
-        ctx = CheckContext(
-            output=outcome.text,
-            vars=test.vars,
-            prompt_text=text,
-            latency_ms=None if outcome.cached else outcome.latency_ms,
-            cost=outcome.cost,
-            logprobs=outcome.logprobs,
-            provider_id=pair.provider.id,
+        ctx = answer_context(
+            outcome, vars=test.vars, prompt_text=text, provider_id=pair.provider.id,
+            provider_config=pair.provider_entry.config, params=pair.params,
             base_dir=self.suite.base_dir,
             grader=self.graders.for_test(test.options) if test.checks else None,
         )
-        graded: list[tuple[CheckSpec, CheckResult]] = [
-            (spec, await arun_check(spec, ctx)) for spec in test.checks
-        ]
-        if any(spec.type == "select-best" for spec in test.checks):
+        graded = await grade_cell(test.checks, ctx, threshold=test.threshold,
+                                  options=test.options)
+        if graded.error is not None:
+            return CellResult(key, test.vars, text, outcome, error=graded.error.message,
+                              error_kind=graded.error.kind, error_detail=graded.error.detail)
+        if graded.pending:
             # Decided across the prompts and models of this test once they have all answered.
-            self._compared.setdefault(test.index, []).append((key, outcome.text, graded))
-        grade = self._final_grade(test, graded)
-        return CellResult(key, test.vars, text, outcome, grade)
-
-    def _final_grade(
-        self, test: TestCase, graded: list[tuple[CheckSpec, CheckResult]]
-    ) -> CheckResult:
-        grade = aggregate(graded)
-        if test.threshold is not None:
-            passed = grade.score >= test.threshold
-            grade = CheckResult(passed, grade.score,
-                                f"score {grade.score:.2f} vs threshold {test.threshold:g}; "
-                                + grade.reason, grade.metric, grade.check_type, grade.components)
-        return grade
+            self._compared.setdefault(test.index, []).append(
+                (key, graded.output, list(graded.checks)))
+        return CellResult(key, test.vars, text, outcome, graded.grade)
 
 
 def _batch_size(provider: Provider) -> int:
     if not provider.capabilities.batching:
         return 1
     return max(1, int(getattr(provider, "batch_size", 16)))
-
-
-def _chunks(items: Iterator[TestCase], size: int) -> Iterator[list[TestCase]]:
-    while True:
-        chunk = list(itertools.islice(items, size))
-        if not chunk:
-            return
-        yield chunk

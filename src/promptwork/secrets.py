@@ -20,6 +20,19 @@ KEY_VARS: dict[str, tuple[str, ...]] = {
     "openai": ("OPENAI_API_KEY",),
     "anthropic": ("ANTHROPIC_API_KEY",),
     "google": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    "azure": ("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"),
+    "vertex": ("VERTEX_API_KEY",),
+    "bedrock": ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"),
+    # OpenAI-compatible vendors (endpoints in promptwork.providers.openai_vendors)
+    "mistral": ("MISTRAL_API_KEY",), "groq": ("GROQ_API_KEY",),
+    "togetherai": ("TOGETHER_API_KEY",), "together": ("TOGETHER_API_KEY",),
+    "deepseek": ("DEEPSEEK_API_KEY",), "perplexity": ("PERPLEXITY_API_KEY",),
+    "xai": ("XAI_API_KEY",), "openrouter": ("OPENROUTER_API_KEY",),
+    "fireworks": ("FIREWORKS_API_KEY",), "hyperbolic": ("HYPERBOLIC_API_KEY",),
+    "cerebras": ("CEREBRAS_API_KEY",), "github": ("GITHUB_TOKEN",),
+    "lambdalabs": ("LAMBDA_API_KEY",), "moonshot": ("MOONSHOT_API_KEY",),
+    "nvidia": ("NVIDIA_API_KEY",), "alibaba": ("DASHSCOPE_API_KEY",),
+    "aimlapi": ("AIML_API_KEY",),
 }
 
 _KEY_PATTERN = re.compile(

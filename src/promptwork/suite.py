@@ -8,30 +8,43 @@ file and line.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from promptwork.datasets import TestSource
+from promptwork.derived import validate_derived
 from promptwork.errors import ConfigError
+from promptwork.genkeys import GenerationKeyError, prompt_config_params, split_config
 from promptwork.metrics import validate_metrics
-from promptwork.prompts import PromptTemplate, load_prompt
+from promptwork.prompts import PromptTemplate
+from promptwork.promptsources import load_prompts
+from promptwork.providers.python_file import resolve_entries
+from promptwork.providers.registry import known_prefixes
+from promptwork.suiterefs import check_templates, expand_refs
 from promptwork.templates import TemplateEngine
+from promptwork.types import Params
+from promptwork.userfunc import resolve_inside
 from promptwork.yamlfile import LineMap, did_you_mean, load_yaml
 
 SUITE_NAMES = ("promptwork.yaml", "promptwork.yml", "promptfooconfig.yaml", "promptfooconfig.yml")
 
 SUPPORTED_KEYS = (
-    "description", "prompts", "providers", "tests", "defaultTest", "evaluateOptions",
-    "outputPath", "metrics", "tags", "metadata", "sharing", "env", "optimize",
+    "description", "prompts", "providers", "targets", "tests", "defaultTest", "evaluateOptions",
+    "outputPath", "metrics", "tags", "metadata", "sharing", "optimize", "renderDataVars",
+    "derivedMetrics", "assertionTemplates",
 )
 #: promptfoo keys we read but do not act on yet, with what to do instead.
 UNSUPPORTED_KEYS = {
     "scenarios": "promptfoo 'scenarios' are not supported yet; list the tests directly",
-    "derivedMetrics": "'derivedMetrics' are not supported yet; use 'metrics' (classification)",
-    "extensions": "'extensions' (JavaScript hooks) are not supported",
-    "nunjucksFilters": "'nunjucksFilters' are not supported; templates are Jinja2",
+    "env": "'env' is not supported: promptwork does not change its own environment; set the "
+           "variables in the shell, or API keys in ~/.config/promptwork/config.toml",
+    "extensions": "'extensions' (beforeAll/afterEach hooks) are not supported: they change the "
+                  "suite while it runs, which would make runs impossible to resume or compare",
+    "nunjucksFilters": "'nunjucksFilters' are not supported: promptfoo's filters are JavaScript "
+                       "functions and promptwork renders templates with Jinja2 (its built-in "
+                       "filters such as upper, trim, replace, tojson are available)",
     "redteam": "'redteam' is not supported yet",
     "commandLineOptions": "'commandLineOptions' is not supported; pass options on the command line",
     "tracing": "'tracing' is not supported",
@@ -39,7 +52,7 @@ UNSUPPORTED_KEYS = {
 }
 EVAL_OPTION_KEYS = ("maxConcurrency", "repeat", "delay", "cache", "timeoutMs")
 PROVIDER_KEYS = ("id", "label", "config", "delay", "prompts")
-PROMPT_KEYS = ("id", "label", "raw")
+PROMPT_KEYS = ("id", "label", "raw", "config")
 #: Keys of the promptwork-only ``optimize:`` mapping (``promptwork optimize`` defaults).
 OPTIMIZE_KEYS = ("answerVar",)
 
@@ -49,6 +62,8 @@ class PromptEntry:
     index: int
     label: str
     template: PromptTemplate
+    #: The entry's own ``config`` (generation parameters; over the file's front matter).
+    params: Params = field(default_factory=Params)
 
 
 @dataclass
@@ -58,6 +73,8 @@ class ProviderEntry:
     label: str
     config: dict[str, Any] = field(default_factory=dict)
     prompts: tuple[str, ...] | None = None  # labels this provider runs, when restricted
+    #: Generation parameters written in its ``config`` (the lowest level of the precedence).
+    params: Params = field(default_factory=Params)
 
 
 @dataclass
@@ -70,7 +87,7 @@ class EvalOptions:
 
 
 @dataclass
-class OptimizeOptions:
+class SuiteOptimizeDefaults:
     """The suite's ``optimize:`` mapping (promptwork only; promptfoo has no such key).
 
     Attributes:
@@ -95,7 +112,7 @@ class Suite:
     output_paths: list[str]
     metrics: list[dict[str, Any]]
     text: str = ""
-    optimize: OptimizeOptions = field(default_factory=OptimizeOptions)
+    optimize: SuiteOptimizeDefaults = field(default_factory=SuiteOptimizeDefaults)
 
     def fingerprint(self) -> str:
         """sha256 over the suite text, every prompt's text and every data file's bytes.
@@ -153,23 +170,42 @@ def parse_suite(
                 (key,), f"unknown suite key {key!r}{did_you_mean(str(key), SUPPORTED_KEYS)}; "
                 f"allowed: {', '.join(SUPPORTED_KEYS)}"
             )
+    data = expand_refs(data, where)
+    check_templates(data, where)
+    data, where = _targets_as_providers(data, where)
     engine = TemplateEngine()
     prompts = _prompts(data.get("prompts"), where, base_dir, engine, allow_outside)
     providers = _providers(data.get("providers"), where)
+    providers = resolve_entries(providers, base_dir, allow_outside, lambda i, msg: where.error(
+        ("providers", i) if isinstance(data.get("providers"), list) else ("providers",), msg))
     _check_prompt_filters(providers, prompts, where, isinstance(data.get("providers"), list))
     default_test = data.get("defaultTest") or {}
+    if isinstance(default_test, str):
+        default_test = _default_test_file(default_test, where, base_dir, allow_outside)
     if not isinstance(default_test, dict):
         raise where.error(("defaultTest",), "'defaultTest' must be a mapping")
     tests_spec = data.get("tests")
     if tests_spec is None:
         raise where.error((), "the suite has no 'tests'; add at least one test (vars + assert)")
+    render_data = data.get("renderDataVars", False)
+    if not isinstance(render_data, bool):
+        raise where.error(("renderDataVars",), "'renderDataVars' must be true or false")
     tests = TestSource(
         tests_spec, base_dir, default_test, where=str(file or "suite"),
-        allow_outside=allow_outside, line_of=where.line_of,
+        allow_outside=allow_outside, line_of=where.line_of, render_data_vars=render_data,
+        prompt=prompts[0].template.raw if len(prompts) == 1 else "", engine=engine,
     )
     options = _options(data.get("evaluateOptions"), where)
     output = data.get("outputPath") or []
-    outputs = [output] if isinstance(output, str) else list(output)
+    outputs = [output] if isinstance(output, str) else output
+    if not isinstance(outputs, list) or not all(isinstance(o, str) and o for o in outputs):
+        raise where.error(("outputPath",), "'outputPath' must be a file path or a list of them")
+    for target in outputs:  # written files stay in the suite folder, as read ones do
+        full = (base_dir / target).resolve()
+        if not allow_outside and not full.is_relative_to(base_dir.resolve()):
+            raise where.error(("outputPath",), (
+                f"outputPath {target!r} is outside the suite folder {base_dir.resolve()}; "
+                "refusing to write it (write inside the folder, or use -o FILE)"))
     metrics = data.get("metrics") or []
     if not isinstance(metrics, list):
         raise where.error(("metrics",), "'metrics' must be a list")
@@ -177,9 +213,63 @@ def parse_suite(
         metrics = validate_metrics(metrics)
     except ConfigError as exc:
         raise where.error(("metrics",), exc.message) from None
+    if data.get("derivedMetrics") is not None:
+        try:
+            metrics = [*metrics, *validate_derived(data["derivedMetrics"])]
+        except ConfigError as exc:
+            raise where.error(("derivedMetrics", _index_in(exc.message)), exc.message) from None
     desc = data.get("description")
     return Suite(file, base_dir, str(desc) if desc is not None else None, prompts, providers,
                  tests, options, outputs, metrics, text, _optimize(data.get("optimize"), where))
+
+
+def _default_test_file(ref: str, where: LineMap, base_dir: Path, allow_outside: bool) -> Any:
+    """promptfoo's ``defaultTest: file://default.yaml`` (YAML or JSON)."""
+    raw = ref[len("file://"):] if ref.startswith("file://") else ref
+    try:
+        path = resolve_inside(raw, base_dir, allow_outside, "defaultTest file")
+        text = path.read_text(encoding="utf-8-sig")
+    except ConfigError as exc:
+        raise where.error(("defaultTest",), exc.message) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise where.error(("defaultTest",), f"cannot read {ref!r}: {exc}") from None
+    data, _ = load_yaml(text, path)
+    return data
+
+
+def _index_in(message: str) -> int:
+    """The ``[i]`` of ``derivedMetrics[i]: ...`` (0 when none), to locate the entry's line."""
+    head = message.partition("]")[0]
+    digits = head.rpartition("[")[2]
+    return int(digits) if digits.isdigit() else 0
+
+
+def _targets_as_providers(data: dict[Any, Any], where: LineMap) -> tuple[dict[Any, Any], LineMap]:
+    """promptfoo's ``targets`` is its newer name for ``providers``: read it as such.
+
+    Errors under it keep pointing at the ``targets`` lines of the file.
+    """
+    if "targets" not in data:
+        return data, where
+    if "providers" in data:
+        raise where.error(("targets",), "give either 'targets' or 'providers' (promptfoo's two "
+                                        "names for the same list), not both")
+    renamed = {("providers" if k == "targets" else k): v for k, v in data.items()}
+    return renamed, _Renamed(where, "providers", "targets")
+
+
+class _Renamed(LineMap):
+    """A LineMap that finds the lines of ``new`` keys under the ``old`` key written in the file."""
+
+    def __init__(self, inner: LineMap, new: str, old: str):
+        super().__init__(inner.path, {})
+        self._inner, self._new, self._old = inner, new, old
+
+    def line_of(self, key: Sequence[str | int]) -> int | None:
+        k = tuple(key)
+        if k and k[0] == self._new:
+            k = (self._old, *k[1:])
+        return self._inner.line_of(k)
 
 
 def _prompts(
@@ -192,24 +282,32 @@ def _prompts(
     for i, item in enumerate(items):
         key: tuple[Any, ...] = ("prompts", i) if isinstance(spec, list) else ("prompts",)
         label: str | None = None
+        params = Params()
         if isinstance(item, dict):
             for k in item:
                 if k not in PROMPT_KEYS:
                     raise where.error((*key, k), f"unknown prompt key {k!r}"
                                       f"{did_you_mean(str(k), PROMPT_KEYS)}")
             label = item.get("label")
+            if item.get("config") is not None:
+                try:
+                    params = prompt_config_params(item["config"], "prompt config")
+                except GenerationKeyError as exc:
+                    raise where.error((*key, "config", exc.key), exc.message) from None
             source = item.get("raw") if "raw" in item else item.get("id")
         else:
             source = item
         if not isinstance(source, str) or not source:
             raise where.error(key, "a prompt must be text, file://path, or {id|raw, label}")
         try:
-            template = load_prompt(source, base_dir, engine, allow_outside)
+            templates = load_prompts(source, base_dir, engine, allow_outside)
         except ConfigError as exc:
             if exc.path is None:
                 raise where.error(key, exc.message) from None
             raise
-        out.append(PromptEntry(i, str(label or template.label), template))
+        for template in templates:  # a glob gives several, labelled by their paths
+            own = label if len(templates) == 1 else None
+            out.append(PromptEntry(len(out), str(own or template.label), template, params))
     if not out:
         raise where.error(("prompts",), "'prompts' is empty")
     labels = [p.label for p in out]
@@ -227,6 +325,7 @@ def _providers(spec: Any, where: LineMap) -> list[ProviderEntry]:
     for i, item in enumerate(items):
         key: tuple[Any, ...] = ("providers", i) if isinstance(spec, list) else ("providers",)
         if isinstance(item, str):
+            _check_provider_prefix(item, where, key)
             out.append(ProviderEntry(i, item, item))
             continue
         if not isinstance(item, dict):
@@ -239,9 +338,14 @@ def _providers(spec: Any, where: LineMap) -> list[ProviderEntry]:
         pid = item.get("id")
         if not isinstance(pid, str):
             raise where.error(key, "a provider needs an 'id' such as local:smollm2")
+        _check_provider_prefix(pid, where, (*key, "id"))
         config = item.get("config") or {}
         if not isinstance(config, dict):
             raise where.error((*key, "config"), "'config' must be a mapping")
+        try:
+            config, params = split_config(config, pid)
+        except GenerationKeyError as exc:
+            raise where.error((*key, "config", exc.key), exc.message) from None
         only = item.get("prompts")
         if isinstance(only, str):
             only = [only]
@@ -250,8 +354,18 @@ def _providers(spec: Any, where: LineMap) -> list[ProviderEntry]:
         ):
             raise where.error((*key, "prompts"), "'prompts' must be a list of prompt labels")
         out.append(ProviderEntry(i, pid, str(item.get("label") or pid), dict(config),
-                                 tuple(only) if only is not None else None))
+                                 tuple(only) if only is not None else None, params))
     return out
+
+
+def _check_provider_prefix(pid: str, where: LineMap, key: tuple[Any, ...]) -> None:
+    """An unknown provider prefix is an error at load, on the provider's line (the provider
+    itself is only created when the suite runs)."""
+    prefix = pid.strip().partition(":")[0]
+    known = known_prefixes()
+    if prefix not in known:
+        raise where.error(key, f"unknown provider {prefix!r}{did_you_mean(prefix, known)}; "
+                               f"known providers: {', '.join(known)}")
 
 
 def _check_prompt_filters(
@@ -298,9 +412,9 @@ def _options(spec: Any, where: LineMap) -> EvalOptions:
     )
 
 
-def _optimize(spec: Any, where: LineMap) -> OptimizeOptions:
+def _optimize(spec: Any, where: LineMap) -> SuiteOptimizeDefaults:
     if spec is None:
-        return OptimizeOptions()
+        return SuiteOptimizeDefaults()
     if not isinstance(spec, dict):
         raise where.error(("optimize",), "'optimize' must be a mapping such as {answerVar: label}")
     for k in spec:
@@ -312,7 +426,17 @@ def _optimize(spec: Any, where: LineMap) -> OptimizeOptions:
     if answer is not None and (not isinstance(answer, str) or not answer):
         raise where.error(("optimize", "answerVar"),
                           f"'answerVar' must be a variable name, got {answer!r}")
-    return OptimizeOptions(answer_var=answer)
+    return SuiteOptimizeDefaults(answer_var=answer)
+
+
+def effective_params(
+    provider: ProviderEntry, prompt: PromptEntry, overrides: Params | None = None
+) -> Params:
+    """The generation parameters of one provider x prompt, each level over the one before:
+    the provider's ``config``, the prompt file's ``params`` (front matter), the prompt entry's
+    ``config`` in the suite, then ``overrides`` (command-line ``-p``)."""
+    return (provider.params.merged(prompt.template.params).merged(prompt.params)
+            .merged(overrides))
 
 
 def provider_allows(provider: ProviderEntry, prompt: PromptEntry) -> bool:

@@ -30,6 +30,7 @@ from typing import Any
 import jinja2
 from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError
+from jinja2.parser import Parser
 
 from promptwork.errors import MissingVariableError, TemplateError
 from promptwork.sandbox import (
@@ -86,8 +87,10 @@ class TemplateEngine:
 
     def _compile(self, source: str, path: str | None, first_line: int, one_line: bool
                  ) -> Template:
+        parser = Parser(self.env, source, None, path)
+        ast: nodes.Template | None = None
         try:
-            ast = self.env.parse(source)
+            ast = parser.parse()
             variables = frozenset(meta.find_undeclared_variables(ast)) - self._builtin_names
             lines: dict[str, int] = {}
             for name_node in ast.find_all(nodes.Name):
@@ -107,10 +110,32 @@ class TemplateEngine:
             line = first_line if one_line else first_line + lineno - 1
             message = f"template syntax error: {exc.message}{where}"
             raise TemplateError(message, path, line) from None
+        except (RecursionError, MemoryError, SyntaxError):
+            # Jinja's parser and compiler recurse per level of nesting, and Python refuses code
+            # with too many nested blocks, indents or parentheses: a user error, not a crash.
+            lineno = _deepest_line(ast) if ast is not None else parser.stream.current.lineno
+            line = first_line if one_line else first_line + lineno - 1
+            where = f" (line {lineno} of the text)" if one_line and lineno > 1 else ""
+            raise TemplateError(
+                "template nested too deeply (too many nested blocks, loops or parentheses)"
+                f"{where}; flatten it or split it into smaller templates", path, line,
+            ) from None
         return Template(
             self, compiled, variables, path, first_line, constant,
             required=required, lines=lines, one_line=one_line,
         )
+
+
+def _deepest_line(ast: nodes.Template) -> int:
+    """Line of the most deeply nested node (walked without recursion: the tree is too deep)."""
+    best_depth, best_line = -1, 1
+    stack: list[tuple[nodes.Node, int]] = [(ast, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > best_depth:
+            best_depth, best_line = depth, getattr(node, "lineno", None) or best_line
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+    return best_line
 
 
 def _is_constant(ast: nodes.Template) -> bool:

@@ -79,10 +79,19 @@ class Params(BaseModel):
     logprobs: bool | None = None
     #: With ``logprobs``: also the most likely tokens at each position (that many).
     top_logprobs: int | None = Field(default=None, ge=1, le=20)
+    #: Sample only among the k most likely tokens (llama.cpp, Anthropic, Gemini).
+    top_k: int | None = Field(default=None, ge=1)
+    #: JSON mode: the answer is some JSON object (OpenAI's ``response_format: json_object``).
+    json_object: bool | None = None
+    #: Tool (function) definitions and the choice among them, sent as the API takes them.
+    tools: tuple[dict[str, Any], ...] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    #: Reasoning models' effort (``low``, ``medium``, ``high``...), sent as the API takes it.
+    reasoning_effort: str | None = None
 
     @field_validator(
         "temperature", "top_p", "max_tokens", "seed", "frequency_penalty", "presence_penalty",
-        "top_logprobs", mode="before",
+        "top_logprobs", "top_k", mode="before",
     )
     @classmethod
     def _no_bool(cls, value: Any) -> Any:
@@ -128,6 +137,19 @@ class Params(BaseModel):
     def given(self) -> dict[str, Any]:
         """Only the parameters that were set, as plain JSON-able values."""
         return self.model_dump(exclude_none=True, mode="json")
+
+    def bare_schema(self) -> dict[str, Any] | None:
+        """The JSON schema the answer must follow, without OpenAI's ``{name, schema}`` wrapper.
+
+        ``json_object`` alone stands for "any JSON object".
+        """
+        schema = self.response_schema
+        if schema is not None and "name" in schema and isinstance(schema.get("schema"), dict):
+            inner: dict[str, Any] = schema["schema"]
+            return inner
+        if schema is None and self.json_object:
+            return {"type": "object"}
+        return schema
 
     def merged(self, other: Params | dict[str, Any] | None) -> Params:
         """These params overridden by ``other``'s set values."""

@@ -1,7 +1,8 @@
 """Safe YAML loading with file:line errors.
 
-Only plain data is accepted: no Python tags, no duplicate keys, no tab indentation, and a bound on
-what aliases may expand to (a "billion laughs" document is refused instead of expanding). Every
+Only plain data is accepted: no Python tags, no duplicate keys, no tab indentation, a bound on
+nesting depth, and a bound on what aliases may expand to, in values and in bytes (a "billion
+laughs" document is refused instead of expanding). Every
 mapping key's line is kept so that validation errors can point at the line that is wrong.
 """
 
@@ -21,6 +22,11 @@ MAX_ALIASES = 10_000
 #: Most values a document may hold once every alias is expanded. Aliases are shared when loaded,
 #: but anything that walks the data (JSON export, hashing) would expand them.
 MAX_NODES = 1_000_000
+#: Most characters of text (keys and scalar values) a document may hold once every alias is
+#: expanded, beyond its own length: a few aliases to a long string, nested, make gigabytes.
+MAX_EXPANDED_CHARS = 64 * 1024 * 1024
+#: Deepest nesting of lists and mappings (Python's recursion limit is not a user error).
+MAX_DEPTH = 100
 
 PathKey = tuple[str | int, ...]
 
@@ -54,13 +60,18 @@ class _Refused(Exception):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that counts aliases."""
+    """SafeLoader that counts aliases and bounds nesting."""
 
     def __init__(self, stream: str):
         super().__init__(stream)
         self.alias_count = 0
+        self.depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.depth >= MAX_DEPTH:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise _Refused(f"nested too deeply (more than {MAX_DEPTH} levels of lists and maps)",
+                           event.start_mark.line)
         if self.check_event(yaml.AliasEvent):
             self.alias_count += 1
             if self.alias_count > MAX_ALIASES:
@@ -69,21 +80,28 @@ class _Loader(yaml.SafeLoader):
                     f"more than {MAX_ALIASES:,} aliases; refusing to expand (possible alias bomb)",
                     event.start_mark.line,
                 )
-        return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 class _Walker:
     """Records key lines, refuses duplicate keys, recursive aliases and explosive expansion."""
 
-    def __init__(self, loader: _Loader, offset: int):
+    def __init__(self, loader: _Loader, offset: int, max_chars: int):
         self.loader = loader
         self.offset = offset
+        self.max_chars = max_chars
         self.lines: dict[PathKey, int] = {}
-        self.sizes: dict[int, int] = {}  # id(node) -> expanded size, for nodes already walked
+        # id(node) -> expanded size (values, characters), for nodes already walked
+        self.sizes: dict[int, tuple[int, int]] = {}
         self.active: set[int] = set()  # nodes being walked (an alias to one is a cycle)
 
-    def walk(self, node: yaml.Node, path: PathKey, record: bool = True) -> int:
-        """Expanded size of ``node``; records lines below ``path`` the first time it is seen."""
+    def walk(self, node: yaml.Node, path: PathKey, record: bool = True) -> tuple[int, int]:
+        """Expanded size of ``node`` in values and characters; records lines below ``path`` the
+        first time it is seen."""
         ident = id(node)
         if ident in self.sizes:
             return self.sizes[ident]
@@ -92,8 +110,10 @@ class _Walker:
         self.active.add(ident)
         if record:
             self.lines.setdefault(path, node.start_mark.line + 1 + self.offset)
-        size = 1
-        if isinstance(node, yaml.MappingNode):
+        size, chars = 1, 0
+        if isinstance(node, yaml.ScalarNode):
+            chars = len(node.value)
+        elif isinstance(node, yaml.MappingNode):
             seen: dict[Hashable, int] = {}
             for key_node, value_node in node.value:
                 key = self._key(key_node)
@@ -107,20 +127,28 @@ class _Walker:
                 sub = (*path, key if isinstance(key, str | int) else str(key))
                 if record:
                     self.lines[sub] = line
-                size += self.walk(key_node, sub, record=False)
-                size += self.walk(value_node, sub, record)
+                for sub_size in (self.walk(key_node, sub, record=False),
+                                 self.walk(value_node, sub, record)):
+                    size, chars = size + sub_size[0], chars + sub_size[1]
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
-                size += self.walk(item, (*path, i), record)
+                sub_size = self.walk(item, (*path, i), record)
+                size, chars = size + sub_size[0], chars + sub_size[1]
         if size > MAX_NODES:
             raise _Refused(
                 f"document expands to more than {MAX_NODES:,} values through aliases; "
                 "refusing to expand (possible alias bomb)",
                 node.start_mark.line,
             )
+        if chars > self.max_chars:
+            raise _Refused(
+                f"document expands to more than {self.max_chars / 2**20:,.0f} MB of text through "
+                "aliases; refusing to expand (possible alias bomb)",
+                node.start_mark.line,
+            )
         self.active.discard(ident)
-        self.sizes[ident] = size
-        return size
+        self.sizes[ident] = size, chars
+        return size, chars
 
     def _key(self, node: yaml.Node) -> Hashable:
         """The key as it will be in the loaded mapping (so ``1`` and ``'1'`` differ)."""
@@ -158,7 +186,7 @@ def load_yaml(
         node = loader.get_single_node()
         if node is None:
             return None, LineMap(where, {})
-        walker = _Walker(loader, line_offset)
+        walker = _Walker(loader, line_offset, MAX_EXPANDED_CHARS + len(text))
         walker.walk(node, ())
         data = loader.construct_document(node)
     except _Refused as exc:
@@ -174,6 +202,33 @@ def load_yaml(
     finally:
         loader.dispose()
     return data, LineMap(where, walker.lines)
+
+
+def deepest_line(text: str) -> int:
+    """The 1-based line where brackets (``[`` ``{``) nest deepest in a JSON text, outside strings:
+    where to point a "nested too deeply" error (Python's JSON parser recurses per level)."""
+    depth = best = 0
+    line = best_line = 1
+    in_string = escaped = False
+    for ch in text:
+        if ch == "\n":
+            line += 1
+        elif in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > best:
+                best, best_line = depth, line
+        elif ch in "]}":
+            depth -= 1
+    return best_line
 
 
 def _describe(exc: yaml.MarkedYAMLError, line_offset: int) -> str:

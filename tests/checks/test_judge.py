@@ -10,6 +10,7 @@ import pytest
 
 from promptwork.checks import CheckContext, CheckResult, CheckSpec, register, registry
 from promptwork.checks.base import CheckError
+from promptwork.checks.errors import GradingError
 from promptwork.checks.judge import (
     parse_factuality,
     parse_index,
@@ -17,7 +18,7 @@ from promptwork.checks.judge import (
     parse_yes_no,
     select_best,
 )
-from promptwork.checks.registry import arun_check, is_async_check, run_check
+from promptwork.checks.registry import arun_check, is_async_check, parse_spec, run_check
 from promptwork.errors import ConfigError, ProviderError
 
 
@@ -44,7 +45,7 @@ async def grade(
     check: dict[str, Any], answer: str | Exception, output: str = "Paris.", **ctx: Any
 ) -> tuple[CheckResult, FakeGrader]:
     grader = FakeGrader(answer)
-    spec = CheckSpec.from_dict(check)
+    spec = parse_spec(check)
     return await arun_check(spec, CheckContext(output, grader=grader, **ctx)), grader
 
 
@@ -56,7 +57,7 @@ RUBRIC = {"type": "llm-rubric", "value": "names a city"}
 
 class TestAsyncRegistry:
     async def test_arun_check_runs_sync_checks_like_run_check(self) -> None:
-        spec = CheckSpec.from_dict({"type": "not-contains", "value": "x", "metric": "m"})
+        spec = parse_spec({"type": "not-contains", "value": "x", "metric": "m"})
         ctx = CheckContext("abc")
         assert await arun_check(spec, ctx) == run_check(spec, ctx)
 
@@ -67,7 +68,7 @@ class TestAsyncRegistry:
         register("shouty", shouty)
         try:
             assert is_async_check("shouty") and not is_async_check("contains")
-            spec = CheckSpec.from_dict({"type": "not-shouty", "value": "{{ w }}", "metric": "m"})
+            spec = parse_spec({"type": "not-shouty", "value": "{{ w }}", "metric": "m"})
             r = await arun_check(spec, CheckContext("HEY", vars={"w": "HO"}))
             assert (r.passed, r.score, r.reason) == (True, 0.75, "looked for HO")
             assert (r.metric, r.check_type) == ("m", "not-shouty")
@@ -76,7 +77,7 @@ class TestAsyncRegistry:
 
     def test_run_check_refuses_async_checks(self) -> None:
         with pytest.raises(TypeError, match="arun_check"):
-            run_check(CheckSpec.from_dict(RUBRIC), CheckContext("x"))
+            run_check(parse_spec(RUBRIC), CheckContext("x"))
 
     def test_run_check_refuses_awaitable_results_without_warning(self) -> None:
         async def inner() -> CheckResult:
@@ -91,7 +92,7 @@ class TestAsyncRegistry:
         finally:
             registry._registered.pop("sneaky")
 
-    async def test_exceptions_are_failures_never_inverted(self) -> None:
+    async def test_check_errors_are_failures_never_inverted_and_crashes_are_errors(self) -> None:
         async def broken(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
             raise RuntimeError("kaput")
 
@@ -101,8 +102,11 @@ class TestAsyncRegistry:
         register("broken", broken)
         register("undecided", undecided)
         try:
-            r = await arun_check(CheckSpec("broken", negate=True), CheckContext("x"))
-            assert (r.passed, r.score, r.reason) == (False, 0.0, "error: RuntimeError: kaput")
+            # A plugin that raises gives no verdict at all: an error of kind "check".
+            with pytest.raises(GradingError) as info:
+                await arun_check(CheckSpec("broken", negate=True), CheckContext("x"))
+            assert info.value.kind == "check" and "RuntimeError: kaput" in info.value.message
+            assert info.value.detail is not None and "Traceback" in info.value.detail
             r = await arun_check(CheckSpec("undecided", negate=True), CheckContext("x"))
             assert (r.passed, r.score, r.reason) == (False, 0.0, "could not tell")
             assert r.check_type == "not-undecided"
@@ -202,17 +206,19 @@ class TestLlmRubric:
 
     @pytest.mark.parametrize("type_", ["llm-rubric", "not-llm-rubric"])
     async def test_no_grader(self, type_: str) -> None:
-        spec = CheckSpec.from_dict({**RUBRIC, "type": type_})
+        spec = parse_spec({**RUBRIC, "type": type_})
         r = await arun_check(spec, CheckContext("Paris."))
         assert not r.passed and r.score == 0.0
         assert "needs a grading model, and none is configured" in r.reason
 
     @pytest.mark.parametrize("type_", ["llm-rubric", "not-llm-rubric"])
-    async def test_grader_error_is_a_failed_result(self, type_: str) -> None:
+    async def test_grader_error_is_no_verdict(self, type_: str) -> None:
         error = ProviderError("slow down", kind="rate_limit", status=429)
-        r, _ = await grade({**RUBRIC, "type": type_}, error)
-        assert not r.passed and r.score == 0.0
-        assert r.reason == "grader call failed: rate_limit (HTTP 429): slow down"
+        with pytest.raises(GradingError) as info:
+            await grade({**RUBRIC, "type": type_}, error)
+        assert info.value.kind == "grader"
+        assert info.value.message == (
+            f"{type_}: grader call failed: rate_limit (HTTP 429): slow down")
 
     @pytest.mark.parametrize(
         ("check", "expected"),
@@ -255,7 +261,7 @@ class TestEcho:
         async def echo(prompt: str, provider: str | None = None) -> str:
             return "\n\n" + prompt + "\n"
 
-        spec = CheckSpec.from_dict(check)
+        spec = parse_spec(check)
         r = await arun_check(spec, CheckContext("Paris is the capital.", grader=echo))
         assert not r.passed and r.reason.startswith("grader only repeated the grading prompt")
 
@@ -263,7 +269,7 @@ class TestEcho:
         async def echo_fail(prompt: str, provider: str | None = None) -> str:
             return prompt + "\nFAIL"
 
-        spec = CheckSpec.from_dict(RUBRIC)
+        spec = parse_spec(RUBRIC)
         r = await arun_check(spec, CheckContext("Paris.", grader=echo_fail))
         assert not r.passed and "answered FAIL" in r.reason
 
@@ -349,7 +355,7 @@ class TestValidation:
     )
     def test_invalid(self, check: dict[str, Any], match: str) -> None:
         with pytest.raises(ConfigError, match=match):
-            CheckSpec.from_dict(check)
+            parse_spec(check)
 
 
 # --- factuality -------------------------------------------------------------------------------
@@ -500,11 +506,12 @@ class TestSelectBest:
         with pytest.raises(ProviderError):
             await select_best(["a", "b"], "c", failing, None)
 
-    async def test_cell_check_is_neutral(self) -> None:
+    async def test_one_output_alone_never_passes(self) -> None:
+        # It used to be a stand-in pass; one answer cannot decide a cross-prompt check.
         r = await arun_check(
-            CheckSpec.from_dict({"type": "select-best", "value": "x"}), CheckContext("a")
+            parse_spec({"type": "select-best", "value": "x"}), CheckContext("a")
         )
-        assert (r.passed, r.score, r.reason) == (True, 1.0, "decided across prompts")
+        assert not r.passed and r.score == 0.0 and "one output alone" in r.reason
 
 
 @pytest.mark.parametrize(

@@ -8,15 +8,16 @@ from typing import Any
 
 import pytest
 
-from promptwork.checks import CheckContext, CheckResult, CheckSpec, run_check
+from promptwork.checks import CheckContext, CheckResult, run_check
 from promptwork.checks.metrics import bleu_score, levenshtein_distance, rouge_n_recall
+from promptwork.checks.registry import parse_spec
 
 CAND = "the cat sat on the mat"
 REF = "the cat is on the mat"
 
 
 def run(check: dict[str, Any], output: str) -> CheckResult:
-    return run_check(CheckSpec.from_dict(check), CheckContext(output=output))
+    return run_check(parse_spec(check), CheckContext(output=output))
 
 
 @pytest.mark.parametrize(
@@ -112,4 +113,4 @@ def test_bleu_check() -> None:
 
 def test_rouge_bad_n_rejected_at_load() -> None:
     with pytest.raises(Exception, match="integer >= 1"):
-        CheckSpec.from_dict({"type": "rouge-n", "value": "x", "config": {"n": 0}})
+        parse_spec({"type": "rouge-n", "value": "x", "config": {"n": 0}})

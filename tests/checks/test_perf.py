@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
-from promptwork.checks import CheckContext, CheckResult, CheckSpec, run_check
+from promptwork.checks import CheckContext, CheckResult, run_check
+from promptwork.checks.registry import parse_spec
 from promptwork.errors import ConfigError
 
 
 def run(check: dict[str, Any], **ctx: Any) -> CheckResult:
-    return run_check(CheckSpec.from_dict(check), CheckContext("x", **ctx))
+    return run_check(parse_spec(check), CheckContext("x", **ctx))
 
 
 def test_latency() -> None:
@@ -36,4 +37,4 @@ def test_unknown_measure_fails() -> None:
 @pytest.mark.parametrize("check", [{"type": "latency"}, {"type": "cost", "value": "cheap"}])
 def test_limit_required(check: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match="needs a 'threshold'"):
-        CheckSpec.from_dict(check)
+        parse_spec(check)

@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
-from promptwork.checks import CheckContext, CheckResult, CheckSpec, run_check
+from promptwork.checks import CheckContext, CheckResult, run_check
 from promptwork.checks.python_check import normalize_result
+from promptwork.checks.registry import parse_spec
 from promptwork.types import TokenLogprob
 
 
 def run(check: dict[str, Any], output: str = "hello world", **ctx: Any) -> CheckResult:
-    return run_check(CheckSpec.from_dict({"type": "python", **check}), CheckContext(output, **ctx))
+    return run_check(parse_spec({"type": "python", **check}), CheckContext(output, **ctx))
 
 
 def test_expression_bool() -> None:

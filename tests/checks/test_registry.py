@@ -18,11 +18,13 @@ from promptwork.checks import (
     registry,
     run_check,
 )
+from promptwork.checks.errors import GradingError
+from promptwork.checks.registry import parse_spec
 from promptwork.errors import ConfigError
 
 
 def spec(**d: Any) -> CheckSpec:
-    return CheckSpec.from_dict(d)
+    return parse_spec(d)
 
 
 class TestSpec:
@@ -45,14 +47,14 @@ class TestSpec:
             "metric": "m",
             "config": {"a": 1},
         }
-        assert CheckSpec.from_dict(s.to_dict()) == s
+        assert parse_spec(s.to_dict()) == s
 
     def test_unknown_type_suggests(self) -> None:
         with pytest.raises(ConfigError) as info:
-            CheckSpec.from_dict({"type": "icontain", "value": "x"}, where="suite.yaml: tests[0]")
+            parse_spec({"type": "icontain", "value": "x"}, where="suite.yaml: tests[0]")
         msg = str(info.value)
         assert msg.startswith("suite.yaml: tests[0]: unknown check type 'icontain'")
-        assert "did you mean 'icontains'" in msg and "known checks: bleu, contains" in msg
+        assert "did you mean 'icontains'" in msg and "known checks: answer-relevance, bleu" in msg
 
     def test_unknown_negated_type_suggests(self) -> None:
         with pytest.raises(ConfigError, match="did you mean 'regex'"):
@@ -75,17 +77,18 @@ class TestSpec:
             ({"type": "contains", "value": "x", "config": [1]}, "config"),
             ({"type": "regex", "value": "(unclosed"}, "invalid regular expression"),
             ({"type": "contains", "value": "{{ oops"}, "bad template"),
-            ({"type": "contains", "value": "x", "transform": "output"}, "not supported"),
+            ({"type": "contains", "value": "x", "transform": 3}, "must be JavaScript code"),
+            ({"type": "contains", "value": "x", "transform": "file://t.rb"}, "a .py or .js"),
             ({"type": "python", "value": ["x"]}, "Python expression"),
         ],
     )
     def test_invalid(self, d: dict[str, Any], match: str) -> None:
         with pytest.raises(ConfigError, match=match):
-            CheckSpec.from_dict(d)
+            parse_spec(d)
 
     def test_not_a_mapping(self) -> None:
         with pytest.raises(ConfigError, match="must be a mapping"):
-            CheckSpec.from_dict("contains")  # type: ignore[arg-type]
+            parse_spec("contains")
 
     def test_provider_and_rubric_kept_in_config(self) -> None:
         s = spec(type="contains", value="x", provider="echo", rubricPrompt="r")
@@ -111,24 +114,25 @@ class TestRunCheck:
         s = spec(type="contains", value="{{ x }}")
         assert run_check(s, CheckContext("say {{7*7}}", vars={"x": "{{7*7}}"})).passed
 
-    def test_exception_in_check_is_a_failed_result(self) -> None:
+    def test_exception_in_check_is_an_error_not_a_verdict(self) -> None:
         def boom(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
             raise RuntimeError("kaput")
 
         register("boom", boom)
         try:
             s = spec(type="not-boom")
-            r = run_check(s, CheckContext("x"))
-            assert not r.passed and r.reason == "error: RuntimeError: kaput"
-            assert r.check_type == "not-boom"
+            with pytest.raises(GradingError) as info:
+                run_check(s, CheckContext("x"))
+            assert info.value.kind == "check" and "not-boom" in info.value.message
+            assert "RuntimeError: kaput" in (info.value.detail or "")
         finally:
             registry._registered.pop("boom")
 
     def test_check_returning_wrong_type(self) -> None:
         register("bad", lambda s, c: True)  # type: ignore[arg-type,return-value]
         try:
-            r = run_check(spec(type="bad"), CheckContext("x"))
-            assert not r.passed and "expected CheckResult" in r.reason
+            with pytest.raises(GradingError, match="expected CheckResult"):
+                run_check(spec(type="bad"), CheckContext("x"))
         finally:
             registry._registered.pop("bad")
 

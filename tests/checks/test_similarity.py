@@ -8,14 +8,20 @@ from typing import Any
 
 import pytest
 
-from promptwork.checks import CheckContext, CheckResult, CheckSpec
-from promptwork.checks.registry import arun_check
-from promptwork.checks.similarity import EmbeddingModel, lexical_similarity
+from promptwork.checks import CheckContext, CheckResult
+from promptwork.checks.registry import arun_check, parse_spec
+from promptwork.checks.similarity import (
+    EmbeddingModel,
+    auto_method,
+    lexical_similarity,
+    resolve_method,
+    run_settings,
+)
 from promptwork.errors import ConfigError
 
 
 async def similar(output: str, **check: Any) -> CheckResult:
-    spec = CheckSpec.from_dict({"type": "similar", **check})
+    spec = parse_spec({"type": "similar", **check})
     return await arun_check(spec, CheckContext(output))
 
 
@@ -59,7 +65,8 @@ class TestLexicalCheck:
         assert r.passed and 0.75 <= r.score < 1.0
         assert r.reason.startswith("lexical similarity 0.")
         assert ">= threshold 0.75" in r.reason
-        assert "(install promptwork[embeddings] for embeddings)" in r.reason
+        assert "(method: auto chose lexical; install promptwork[embeddings]" in r.reason
+        assert r.method == "lexical" and r.to_dict()["method"] == "lexical"
 
     async def test_fail_below_default_threshold(self) -> None:
         r = await similar("Bananas are yellow.", value="The capital of France is Paris.")
@@ -90,8 +97,29 @@ class TestLexicalCheck:
         )
         assert not r.passed and r.score == pytest.approx(0.0)
 
+    def test_auto_resolves_to_lexical_without_the_extra(self) -> None:
+        assert resolve_method("auto") == "lexical" == auto_method()
+        assert resolve_method("auto", "x:all-MiniLM-L6-v2") == "embedding"
+
+    def test_run_settings_say_what_auto_chose(self) -> None:
+        specs = [
+            parse_spec({"type": "similar", "value": "a"}),
+            parse_spec({"type": "similar", "value": "a", "config": {"method": "embedding"}}),
+            parse_spec({"type": "answer-relevance", "config": {"method": "lexical"}}),
+            parse_spec({"type": "contains", "value": "a"}),
+        ]
+        assert run_settings(specs) == {
+            "answer-relevance": "lexical",
+            "similar": "embedding, lexical (auto)",
+        }
+        assert run_settings(specs[3:]) == {}
+
+    async def test_method_survives_storage(self) -> None:
+        r = await similar("a b", value="a b")
+        assert CheckResult.from_dict(r.to_dict()).method == "lexical"
+
     async def test_value_rendered_with_vars(self) -> None:
-        spec = CheckSpec.from_dict({"type": "similar", "value": "The capital is {{ city }}."})
+        spec = parse_spec({"type": "similar", "value": "The capital is {{ city }}."})
         r = await arun_check(spec, CheckContext("The capital is Paris.", vars={"city": "Paris"}))
         assert r.passed and r.score == pytest.approx(1.0)
 
@@ -101,6 +129,19 @@ class TestLexicalCheck:
             assert not r.passed and r.score == 0.0
             assert r.reason.startswith("embedding similarity unavailable")
             assert "install promptwork[embeddings]" in r.reason
+            assert "no lexical fallback" in r.reason
+
+    async def test_a_provider_never_falls_back_to_lexical(self) -> None:
+        """A check's own embedding provider is honoured: without embeddings it is an error."""
+        ident = "huggingface:sentence-similarity:sentence-transformers/all-MiniLM-L6-v2"
+        for provider in (ident, {"id": ident}, {"embedding": {"id": ident}}):
+            r = await similar("same", value="same", provider=provider)
+            assert not r.passed and r.score == 0.0, provider
+            assert f"(provider {ident})" in r.reason and "no lexical fallback" in r.reason
+
+    async def test_embeddings_spelled_as_promptfoo_users_may(self) -> None:
+        r = await similar("x", value="x", config={"method": "embeddings"})
+        assert not r.passed and r.reason.startswith("embedding similarity unavailable")
 
 
 class TestValidation:
@@ -111,11 +152,21 @@ class TestValidation:
             ({"type": "similar", "value": [1, 2]}, "list of texts"),
             ({"type": "similar", "value": {"a": 1}}, "reference text"),
             ({"type": "similar", "value": "x", "config": {"method": "fuzzy"}}, "'method' must be"),
+            (
+                {"type": "similar", "value": "x", "provider": "openai:embedding:text-embedding-3"},
+                "embedding provider 'openai:embedding:text-embedding-3' is not supported",
+            ),
+            (
+                {"type": "similar", "value": "x", "provider": "hf:all-MiniLM-L6-v2",
+                 "config": {"method": "lexical"}},
+                "computes embeddings, but config 'method' is lexical",
+            ),
+            ({"type": "similar", "value": "x", "provider": 3}, "'provider' must be"),
         ],
     )
     def test_invalid(self, check: dict[str, Any], match: str) -> None:
         with pytest.raises(ConfigError, match=match):
-            CheckSpec.from_dict(check)
+            parse_spec(check)
 
 
 class FakeSentenceModel:
@@ -148,8 +199,10 @@ class TestEmbeddingPath:
         r = await similar("out", value=["far", "near"])
         assert r.passed and r.score == pytest.approx(0.8)
         assert r.reason == (
-            "embedding similarity 0.8000 >= threshold 0.75 (all-MiniLM-L6-v2; best of 2 references)"
+            "embedding similarity 0.8000 >= threshold 0.75 "
+            "(method: auto chose embedding, all-MiniLM-L6-v2; best of 2 references)"
         )
+        assert r.method == "embedding"
         r = await similar("out", value="far", threshold=0.1)
         assert not r.passed and r.score == pytest.approx(0.0)
 
@@ -162,6 +215,17 @@ class TestEmbeddingPath:
     async def test_forced_lexical(self, fake: FakeSentenceModel) -> None:
         r = await similar("out", value="out", config={"method": "lexical"})
         assert r.passed and r.reason.endswith("(method: lexical)") and not fake.encoded
+        assert r.method == "lexical"
+
+    async def test_named_provider_uses_the_model(self, fake: FakeSentenceModel) -> None:
+        r = await similar("out", value="near", provider="local:all-minilm-l6-v2")
+        assert r.passed and r.method == "embedding" and fake.encoded == ["out", "near"]
+        assert r.reason.endswith("(all-MiniLM-L6-v2)")
+
+    def test_resolved_method_before_running(self, fake: FakeSentenceModel) -> None:
+        assert resolve_method("auto") == "embedding" == auto_method()
+        assert resolve_method("lexical") == "lexical"
+        assert resolve_method("embeddings") == "embedding"
 
     async def test_load_failure_falls_back_once(self, monkeypatch: pytest.MonkeyPatch) -> None:
         calls: list[int] = []
@@ -175,7 +239,8 @@ class TestEmbeddingPath:
         monkeypatch.setattr(EmbeddingModel, "_load", staticmethod(broken))
         r = await similar("same words", value="same words")
         assert r.passed and r.reason.startswith("lexical similarity 1.0000")
-        assert "failed to load: OSError: weights missing" in r.reason
+        assert "auto chose lexical: the embedding model failed to load: OSError" in r.reason
+        assert r.method == "lexical"
         r = await similar("same words", value="same words", config={"method": "embedding"})
         assert not r.passed and "failed to load" in r.reason
         assert len(calls) == 1
@@ -192,4 +257,5 @@ async def test_real_embedding_model() -> None:
     assert near > 0.6 > 0.2 > far
     r = await similar("The cat sat on the mat.", value="A cat was sitting on a rug.", threshold=0.6)
     assert r.passed and r.reason.startswith("embedding similarity 0.")
-    assert "(all-MiniLM-L6-v2)" in r.reason
+    assert "(method: auto chose embedding, all-MiniLM-L6-v2)" in r.reason
+    assert r.method == "embedding"

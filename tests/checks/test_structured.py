@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from promptwork.checks import CheckContext, CheckResult, CheckSpec, run_check
+from promptwork.checks import CheckContext, CheckResult, run_check
+from promptwork.checks.registry import parse_spec
 from promptwork.checks.structured import find_json
 from promptwork.errors import ConfigError
 
@@ -20,7 +21,7 @@ SCHEMA = {
 
 
 def run(check: dict[str, Any], output: str, base_dir: Path | None = None) -> CheckResult:
-    return run_check(CheckSpec.from_dict(check), CheckContext(output=output, base_dir=base_dir))
+    return run_check(parse_spec(check), CheckContext(output=output, base_dir=base_dir))
 
 
 @pytest.mark.parametrize(
@@ -78,7 +79,7 @@ def test_missing_schema_file_is_a_failed_result(tmp_path: Path) -> None:
 
 def test_invalid_schema_rejected_at_load() -> None:
     with pytest.raises(ConfigError, match="invalid JSON schema"):
-        CheckSpec.from_dict({"type": "is-json", "value": {"type": "banana"}})
+        parse_spec({"type": "is-json", "value": {"type": "banana"}})
 
 
 def test_find_json() -> None:

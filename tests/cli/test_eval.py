@@ -73,13 +73,44 @@ def test_some_failures_exit_100(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "1 passed, 1 failed" in err and "FAIL" in out
 
 
-def test_errors_exit_100(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                         fake_server: FakeServer) -> None:
+def test_only_errors_exit_101(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                              fake_server: FakeServer) -> None:
+    # A run whose only problems are errors is told apart from one with failed checks.
     fake_server.push(Fault(status=400))
     write_suite(tmp_path, {"prompts": ["x"], "providers": [fake_provider(fake_server.base_url)],
                            "tests": [{"vars": {}}]})
     code, _, err = evaluate(capsys)
-    assert code == 100 and "1 errors" in err
+    assert code == 101 and "0 passed, 0 failed, 1 errors" in err
+    assert "pass rate n/a" in err and "--resume" in err
+
+
+def test_failures_and_errors_exit_100(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      fake_server: FakeServer) -> None:
+    fake_server.push(Fault(status=400))  # the first call is an error, the others answer
+    write_suite(tmp_path, {
+        "prompts": ["x"], "providers": [fake_provider(fake_server.base_url)],
+        "evaluateOptions": {"maxConcurrency": 1},
+        "tests": [{"vars": {"n": i}, "assert": [{"type": "equals", "value": "never"}]}
+                  for i in range(3)]})
+    code, _, err = evaluate(capsys)
+    assert code == 100 and "0 passed, 2 failed, 1 errors" in err
+
+
+def test_the_pass_rate_has_one_definition_in_the_table_and_the_last_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_server: FakeServer) -> None:
+    # 1 pass, 1 fail, 1 error: the rate is 1 / 2 graded (50%) in both places, never 1 / 3.
+    fake_server.push(Fault(status=400))
+    write_suite(tmp_path, {
+        "prompts": ["{{ n }}"], "providers": [fake_provider(fake_server.base_url)],
+        "evaluateOptions": {"maxConcurrency": 1},
+        "tests": [{"vars": {"n": i},
+                   "assert": [{"type": "python", "value": "'1' in context['prompt']"}]}
+                  for i in range(3)]})
+    code, out, err = evaluate(capsys)
+    assert "1 passed, 1 failed, 1 errors (pass rate 50.0%" in err, err
+    assert "50.0%" in out and "33.3%" not in out + err
+    assert "passed / graded" in out and "passed / graded" in err
+    assert code == 100
 
 
 @pytest.mark.parametrize("rate,code", [("0.5", 0), ("0.49", 0), ("0.51", 100), ("1", 100)])

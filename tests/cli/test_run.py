@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import promptwork.cli.run as cli_run
+from fakeserver import FakeServer, Fault
 from promptwork.api import prepare as api_prepare
 from promptwork.cli.main import cli, main
 from promptwork.cli.run import parse_assignments
@@ -308,6 +309,57 @@ def test_ansi_escapes_in_error_messages_are_neutralised(
     assert code == 2
     assert ESC not in err
     assert "\\x1b[2J.yaml" in err
+
+
+#: C1 controls (DCS, CSI, ST, OSC, NEL) and bidi overrides / isolates (reliability, issue 17).
+UNSAFE = "\x90\x9b31m\x9c\x9d0;t\x85\u202eevil\u202c\u2066x\u2069\u200f"
+
+
+_ACTIVE = {chr(c) for c in (*range(0x80, 0xA0), 0x61C, 0x200E, 0x200F, *range(0x202A, 0x202F),
+                            *range(0x2066, 0x206A))}
+
+
+def _no_unsafe(text: str) -> None:
+    assert not set(text) & _ACTIVE, ascii(text)
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-stream"], ["-m", "echo"]])
+def test_c1_controls_and_bidi_overrides_in_output_are_neutralised(flags: list[str]) -> None:
+    result = invoke("run", "Hi {{ x }}", "-m", "echo", "-v", f"x={UNSAFE}", *flags)
+    assert result.exit_code == 0
+    _no_unsafe(result.stdout)
+    _no_unsafe(result.stderr)
+    assert "\\x90\\x9b31m\\x9c\\x9d0;t\\x85\\u202eevil\\u202c" in result.stdout
+
+
+def test_c1_and_bidi_in_a_server_error_body_are_neutralised(
+    capsys: pytest.CaptureFixture[str], fake_server: FakeServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-fake-0123456789")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
+    for flags in ([], ["--no-stream"], ["-m", "openai:chat:m"]):
+        fake_server.push(Fault(status=400, body={"error": {"message": f"bad {UNSAFE} request"}}))
+        code, out, err = run_main(capsys, "run", "Hi", "-m", "openai:chat:m", *flags)
+        assert code == 1, err
+        _no_unsafe(out + err)
+        assert "\\u202eevil" in out + err
+
+
+def test_deeply_nested_prompt_is_a_template_error_with_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    sources = {
+        "for": "".join(f"{{% for x{i} in [1] %}}" for i in range(21)) + "{% endfor %}" * 21,
+        "if": "{% if true %}" * 99 + "x" + "{% endif %}" * 99,
+        "parens": "{{ " + "(" * 300 + "1" + ")" * 300 + " }}",
+    }
+    for name, source in sources.items():
+        (tmp_path / f"{name}.prompt").write_text(f"line one\n{source}\n")
+        code, _, err = run_main(capsys, "run", f"{name}.prompt", "-m", "echo")
+        assert code == 2, err
+        assert f"{name}.prompt:2:" in err and "nested too deeply" in err
+        assert "Traceback" not in err
 
 
 # --- model failures: exit code 1, the other models' answers still shown ------------------------

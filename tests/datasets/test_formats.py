@@ -109,7 +109,7 @@ def test_yaml_file_errors_have_lines(tmp_path: Path) -> None:
 def test_unknown_promptfoo_type_from_csv_fails_clearly(tmp_path: Path) -> None:
     write(tmp_path / "t.csv", "q,__expected\na,webhook: https://x\n")
     exc = error("t.csv", tmp_path)
-    assert exc.line == 2 and "__expected: unknown check type 'webhook'" in exc.message
+    assert exc.line == 2 and "__expected: check 'webhook' is not supported" in exc.message
 
 
 def test_ragged_csv_row(tmp_path: Path) -> None:

@@ -113,10 +113,12 @@ def test_tests_must_be_list_or_path(tmp_path: Path) -> None:
     assert "'tests' must be a list of tests or a file://path" in str(error({"vars": {}}, tmp_path))
 
 
-def test_templates_are_not_rendered(tmp_path: Path) -> None:
+def test_data_file_values_are_not_rendered_but_suite_values_are(tmp_path: Path) -> None:
+    # promptfoo renders the vars written in the suite; values from data files stay data.
     write(tmp_path / "t.csv", "q\n{{7*7}}\n")
     inline, row = load([{"vars": {"q": "{{7*7}}"}}, "file://t.csv"], tmp_path)
-    assert inline.vars["q"] == row.vars["q"] == "{{7*7}}"
+    assert row.vars["q"] == "{{7*7}}"
+    assert inline.vars["q"] == "49"
 
 
 def test_mixed_list_indexes_and_globs_sorted(tmp_path: Path) -> None:
@@ -174,7 +176,9 @@ def test_unsupported_file_types(tmp_path: Path) -> None:
     write(tmp_path / "t.xlsx", b"")
     assert "unsupported test file type '.xlsx'" in error("t.xlsx", tmp_path).message
     write(tmp_path / "gen.py", "")
-    assert "test generators (gen.py) are not supported" in error("gen.py", tmp_path).message
+    assert "gen.py has no function 'generate_tests'" in error("gen.py", tmp_path).message
+    write(tmp_path / "gen.js", "")
+    assert "JavaScript test generators (gen.js) cannot run" in error("gen.js", tmp_path).message
 
 
 def test_outside_paths_refused_unless_allowed(tmp_path: Path) -> None:

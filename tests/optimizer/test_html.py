@@ -53,7 +53,7 @@ def test_the_numbers_of_the_report_appear(result: OptimizeResult) -> None:
     assert result.improved and result.test_best is not None and result.test_seed is not None
     assert f"<title>promptwork optimize: {result.plan.prompt_label}</title>" in page
     for fact in ("scripted:smart", "auto", "check equals (12)", "12 train / 9 val / 9 test",
-                 f"{result.budget['used']} of 100 task-model calls used",
+                 f"{result.calls_used} of 100 task-model calls used",
                  f"{result.report_calls} task-model calls", f"validation {result.best_val:.3f}"):
         assert fact in page, fact
     test = result.test_best

@@ -17,6 +17,7 @@ from promptwork.optimizer.api import OptimizeResult
 from promptwork.optimizer.data import Example
 from promptwork.optimizer.report import ablation_candidates
 from promptwork.prompts import load_prompt
+from promptwork.providers.scripted import ScriptedProvider
 from promptwork.store import Store
 from promptwork.suite import load_suite
 
@@ -36,9 +37,13 @@ async def test_optimize_finds_a_better_prompt_and_reports_it(
     assert result.comparison is not None and result.comparison.significant
     assert result.budget["used"] <= 120
     assert "-Decide" in result.diff() or "+" in result.diff()
-    # the ablation: every removable part of the best prompt, with its contribution
-    parts = ablation_candidates(result.best)
-    assert [r.component for r in result.ablation] == [p[0] for p in parts]
+    # the ablation: the removable parts of the best prompt that what was left of the budget
+    # could measure (in order), with their contribution; the others counted as skipped
+    parts = [p[0] for p in ablation_candidates(result.best)]
+    measured = [r.component for r in result.ablation]
+    assert measured == [p for p in parts if p in measured]
+    assert len(measured) + result.ablation_skipped == len(parts) and measured
+    assert result.calls_used <= 120
     for row in result.ablation:
         assert row.contribution == pytest.approx(result.test_best.mean - row.without)
     # -o: a loadable .prompt with the seed's params and provenance in its front matter
@@ -77,15 +82,17 @@ async def test_optimize_finds_a_better_prompt_and_reports_it(
 
 
 @pytest.mark.parametrize("strategy", ["auto", "demos", "components", "instructions"])
-@pytest.mark.parametrize("budget", [9, 23, 50, 140])
+@pytest.mark.parametrize("budget", [27, 41, 68, 158])
 async def test_the_budget_is_never_exceeded(suite_dir: Path, strategy: str, budget: int) -> None:
     provider = smart_provider()
     proposer = smart_provider()
     result = await aoptimize(None, suite_dir, budget=budget, strategy=strategy,
                              task_provider=provider, proposer_provider=proposer,
                              use_cache=False, ablate=False)
-    assert result.budget["used"] <= budget
-    assert result.budget["model_requests"] <= budget
+    reserve = 2 * result.plan.sizes["test"]
+    assert result.budget["used"] <= budget - reserve
+    assert result.budget["model_requests"] <= budget - reserve
+    assert len(provider.calls) <= budget  # the test report included
     test_inputs = {e.vars["review"] for e in _test_split(result)}
     search_calls = [p for p, _ in provider.calls if _review(p.as_text()) not in test_inputs]
     assert len(search_calls) == result.budget["model_requests"]
@@ -136,14 +143,67 @@ async def test_dry_run_makes_no_call(suite_dir: Path) -> None:
     assert provider.calls == []
     assert plan.sizes == {"train": 15, "val": 8, "test": 7}
     lines = "\n".join(plan.lines())
-    assert "at most 77 task-model calls" in lines and "15 train / 8 val / 7 test" in lines
-    assert "cost none" in lines
+    assert "budget 77 task-model calls: 63 for the search, 14 reserved for the test report" \
+        in lines and "15 train / 8 val / 7 test" in lines
+    assert "cost none" in lines and "refused" not in lines
+    small = plan_optimization(None, suite_dir, budget=20, split="0.5/0.25/0.25",
+                              task_provider=provider)
+    assert "the run would be refused: --budget 20 is too small: the minimum is 22" \
+        in "\n".join(small.lines())
+
+
+@pytest.mark.parametrize("budget", [22, 30, 45, 60, 90, 150])
+@pytest.mark.parametrize("strategy", ["auto", "demos"])
+async def test_the_budget_counts_every_call_of_the_command(
+    suite_dir: Path, budget: int, strategy: str
+) -> None:
+    """--budget 60 once made 72 calls (58 for the search, 14 for the test report): now the
+    whole command, test report and ablation included, stays within it."""
+    provider = smart_provider()
+    result = await aoptimize(None, suite_dir, budget=budget, strategy=strategy,
+                             split="0.5/0.25/0.25", task_provider=provider, use_cache=False)
+    assert len(provider.calls) <= budget
+    assert len(provider.calls) == result.calls_used == result.budget["used"] + result.report_calls
+    assert result.budget["limit"] == budget and result.budget["report_reserved"] == 14
+    assert result.budget["used"] <= budget - 14
+    assert result.test_best is not None and result.test_best.n == 7  # the report was made
+    if result.ablation_skipped == 0:
+        assert result.ablation or not result.improved
+
+
+async def test_the_report_reserve_is_not_spent_twice_when_the_best_is_the_seed(
+    suite_dir: Path,
+) -> None:
+    dumb = ScriptedProvider(lambda p, _: "no idea", id="scripted:dumb")
+    result = await aoptimize(None, suite_dir, budget=40, strategy="components",
+                             task_provider=dumb, use_cache=False, ablate=False)
+    assert not result.improved and result.report_calls == 9  # the seed once, not twice
+    assert len(dumb.calls) <= 40
+
+
+async def test_a_budget_below_the_reserve_is_refused_naming_the_minimum(suite_dir: Path) -> None:
+    provider = smart_provider()
+    with pytest.raises(ConfigError, match=r"--budget 26 is too small: the minimum is 27 \(9 "
+                       r"to score the seed .* 18 reserved for the test report"):
+        await aoptimize(None, suite_dir, budget=26, task_provider=provider)
+    assert provider.calls == []
+
+
+def test_the_cli_refuses_a_budget_below_the_reserve(
+    suite_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _cli_suite(suite_dir)
+    code = main(["optimize", "1", "-c", str(suite_dir), "--budget", "20", "-q"])
+    assert code == 2 and "the minimum is 27" in capsys.readouterr().err
 
 
 async def test_inputs_errors_fail_before_any_call(suite_dir: Path) -> None:
     provider = smart_provider()
     with pytest.raises(ConfigError, match="validation examples"):
         await aoptimize(None, suite_dir, budget=3, task_provider=provider)
+    with pytest.raises(TypeError, match=r"unknown optimize option\(s\) 'budjet' \(did you mean "
+                       r"'budget'\?\)"):
+        await aoptimize(None, suite_dir, budjet=300, task_provider=provider)
     with pytest.raises(ConfigError, match="not a prompt of the suite"):
         await aoptimize("nope.prompt", suite_dir, task_provider=provider)
     with pytest.raises(ConfigError, match="unknown strategy"):
@@ -167,7 +227,8 @@ def test_cli_dry_run_and_run(suite_dir: Path, tmp_path: Path,
     code = main(["optimize", "prompts/seed.prompt", "-c", str(suite_dir), "--dry-run",
                  "--budget", "50"])
     out = capsys.readouterr().out
-    assert code == 0 and "dry run: no model was called" in out and "at most 50" in out
+    assert code == 0 and "dry run: no model was called" in out
+    assert "budget 50 task-model calls: 32 for the search, 18 reserved for the test report" in out
     best = tmp_path / "out" / "best.prompt"
     code = main(["optimize", "1", "-c", str(suite_dir), "--budget", "80", "-o", str(best),
                  "--seed", "2", "-q"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from promptwork.optimizer.strategies import (
 )
 from promptwork.optimizer.strategies.components import apply_edits, label_fragment
 from promptwork.optimizer.strategies.instructions import clean_instruction
+from promptwork.optimizer.strategies.trim import prefixes, trim_answer
 from promptwork.providers.scripted import ScriptedProvider
 from promptwork.suite import load_suite
 from promptwork.types import Params, RenderedPrompt
@@ -61,6 +63,50 @@ async def test_without_references_demos_are_bootstrapped_from_passing_outputs(
     assert pool, "some training examples end in 0 or 2"
     assert all(d.source == "bootstrap" and d.answer == "fine" for d in pool)
     assert {d.index for d in pool} <= {e.index for e in splits.train}
+
+
+async def test_bootstrapped_answers_keep_only_what_the_checks_needed(tmp_path: Path) -> None:
+    """A model that goes on after its answer: the demo shows the shortest prefix (first
+    sentence, else first line) that still passes the example's checks, never a failing one."""
+    write_sentiment_suite(tmp_path, check={"type": "python",
+                                           "value": "context['vars']['review'] in output.lower()"},
+                          with_label=False)
+    suite = load_suite(tmp_path)
+    seed_prompt = SeedPrompt.of(suite.prompts[0].template)
+    examples = load_examples(suite.tests, seed_prompt.variables)
+
+    def answer(prompt: RenderedPrompt, params: Params) -> str:
+        n = int(re.findall(r"review (\d+)", prompt.as_text())[-1])
+        if n % 3 == 0:  # the first sentence passes: the rest goes
+            return f"Review {n}. The next"
+        if n % 3 == 1:  # the first sentence fails, the first line passes
+            return f"Ok. review {n}\nCartagena"
+        return f"Well.\nreview {n}"  # only the whole answer passes (max_tokens is 5)
+
+    state, _ = make_state(seed_prompt, examples, ScriptedProvider(answer), budget=200)
+    pool = await DemoStrategy().pool(state)
+    assert {d.index % 3 for d in pool} == {0, 1, 2} and all(d.source == "bootstrap"
+                                                            for d in pool)
+    for demo in pool:
+        n = demo.index
+        assert demo.answer == {0: f"Review {n}.", 1: f"Ok. review {n}",
+                               2: f"Well.\nreview {n}"}[n % 3]
+    first = examples[0]  # the three cases on one example, directly
+    assert await trim_answer(first, "Review 0. The next question is about") == "Review 0."
+    assert await trim_answer(first, "Seen it. It was review 0\nAnswer: x") == \
+        "Seen it. It was review 0"
+    assert await trim_answer(first, "Well.\nIt was review 0, long") == \
+        "Well.\nIt was review 0, long"
+
+
+async def test_trimming_keeps_answers_whose_checks_need_a_grading_model(tmp_path: Path) -> None:
+    write_sentiment_suite(tmp_path, check={"type": "llm-rubric", "value": "names a city"},
+                          with_label=False)
+    suite = load_suite(tmp_path)
+    example = load_examples(suite.tests, frozenset({"review"}))[0]
+    assert await trim_answer(example, "Cartagena. The next") == "Cartagena. The next"
+    assert prefixes("Cartagena. The next\nmore") == ["Cartagena.", "Cartagena. The next"]
+    assert prefixes("Cartagena") == [] and prefixes("It is 3.5 km away") == []
 
 
 def _number(demo_or_text: str) -> int:

@@ -83,7 +83,7 @@ async def test_unsupported_params(fake_server: FakeServer, make: Make) -> None:
     with pytest.raises(ParamError) as info:
         await make().complete(PROMPT, Params(seed=1, logprobs=True))
     assert "logprobs, seed" in str(info.value)
-    assert "it supports: max_tokens, stop, temperature, top_p" in str(info.value)
+    assert "it supports: max_tokens, stop, temperature, top_k, top_p" in str(info.value)
     assert fake_server.requests == []
 
 

@@ -146,8 +146,10 @@ async def test_capabilities_and_identity(fake_server: FakeServer, make: Make) ->
     caps = provider.capabilities
     assert caps.chat and caps.streaming and caps.json_schema and caps.logprobs
     identity = provider.cache_identity()
+    # Custom headers count in the cache key, as a digest (their values are not shown).
     assert identity == {"provider": "openai:chat:gpt-4o", "base_url": fake_server.base_url,
-                        "model": "gpt-4o"}
+                        "model": "gpt-4o", "headers": identity["headers"]}
+    assert len(identity["headers"]) == 16 and "evals" not in json.dumps(identity)
     assert KEY not in repr(provider) + json.dumps(provider.describe())
     await provider.complete(PROMPT, Params())
     assert fake_server.requests[-1].headers["X-Team"] == "evals"
@@ -370,7 +372,7 @@ def test_default_and_env_base_urls(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("model_id", "config", "message"),
     [
-        ("openai:responses:gpt-4o", {}, "not supported"),
+        ("openai:realtime:gpt-4o", {}, "not supported"),
         ("openai:chat:", {}, "names no model"),
         ("openai:gpt-4o", {"apiKey": KEY}, "do not write API keys"),
         ("openai:gpt-4o", {"temprature": 0.2}, "unknown config key temprature"),
@@ -397,3 +399,38 @@ def test_model_id_spellings() -> None:
         "completion", "gpt-3.5-turbo-instruct")
     assert parts("openai:ft:gpt-4o-mini:acme::abc123") == ("chat", "ft:gpt-4o-mini:acme::abc123")
     assert parts("ollama:completion:qwen2.5:0.5b") == ("completion", "qwen2.5:0.5b")
+
+
+# -- a 200 whose body is an error (reliability, issue 17) --------------------------------------
+
+
+@pytest.mark.parametrize("body", [
+    {"error": {"message": "model is overloaded, try later", "type": "server_error"}},
+    {"error": "model is overloaded, try later"},
+    {"error": {"message": "model is overloaded, try later", "code": 503}, "choices": []},
+])
+async def test_a_200_with_an_error_body_reports_the_error(
+    fake_server: FakeServer, make: Make, body: dict[str, Any],
+) -> None:
+    fake_server.push(Fault(status=200, body=body))
+    error = await fails(make())
+    assert "model is overloaded, try later" in error.message
+    assert "no choices" not in error.message
+    assert error.kind == "server" and error.retryable
+
+
+async def test_a_200_with_a_bad_request_error_body_is_not_retryable(
+    fake_server: FakeServer, make: Make,
+) -> None:
+    fake_server.push(Fault(body={"error": {"message": "bad model name",
+                                           "type": "invalid_request_error"}}))
+    error = await fails(make())
+    assert "bad model name" in error.message and not error.retryable
+
+
+async def test_a_null_error_field_is_not_an_error(fake_server: FakeServer, make: Make) -> None:
+    fake_server.push(Fault(body={"error": None, "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "fine"},
+         "finish_reason": "stop"}]}))
+    out = await make().complete(PROMPT, Params())
+    assert out.text == "fine"

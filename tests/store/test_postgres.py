@@ -253,3 +253,28 @@ def test_concurrent_writers(pg_url: str) -> None:
     assert not errors
     assert store.done_keys(run_id) == {CellKey(w, 0, t, 0) for w in range(4) for t in range(50)}
     store.close()
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_stores_opening_a_fresh_database_at_once_all_succeed(pg_url: str, round_: int) -> None:
+    """The migration runs under an advisory lock: the others wait, then find the schema made."""
+    barrier = threading.Barrier(5)
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        barrier.wait()
+        try:
+            Store(pg_url).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    store = Store(pg_url)
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+    store.close()

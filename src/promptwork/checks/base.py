@@ -40,6 +40,8 @@ class CheckResult:
         metric: Named metric this result counts toward, if any.
         check_type: The assertion as written (``contains``, ``not-regex``...).
         components: Per-check results, for an aggregate.
+        method: How a check that can measure in more than one way measured (``similar``:
+            ``embedding`` or ``lexical``); ``None`` for the others.
     """
 
     passed: bool
@@ -48,6 +50,7 @@ class CheckResult:
     metric: str | None = None
     check_type: str = ""
     components: tuple[CheckResult, ...] = ()
+    method: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -60,6 +63,8 @@ class CheckResult:
             out["metric"] = self.metric
         if self.components:
             out["components"] = [c.to_dict() for c in self.components]
+        if self.method is not None:
+            out["method"] = self.method
         return out
 
     @classmethod
@@ -67,7 +72,8 @@ class CheckResult:
         """The result :meth:`to_dict` stored."""
         return cls(bool(d["pass"]), float(d["score"]), str(d.get("reason", "")), d.get("metric"),
                    str(d.get("type", "")),
-                   tuple(cls.from_dict(c) for c in d.get("components") or ()))
+                   tuple(cls.from_dict(c) for c in d.get("components") or ()),
+                   d.get("method"))
 
 
 class CheckError(Exception):
@@ -108,6 +114,10 @@ class CheckContext:
             file's directory); the working directory when ``None``.
         grader: Calls the grading model, for model-graded checks; ``None`` when no grader is
             configured (those checks then fail, saying so).
+        provider_config: The answering provider's ``config`` as the suite wrote it (its
+            ``tools``/``functions`` for ``is-valid-openai-tools-call``...); ``None`` if unknown.
+        finish_reason: Why the model stopped (``stop``, ``length``...), for ``finish-reason``.
+        raw_response: The provider's raw response (JSON-able), where tool calls are found.
     """
 
     output: str
@@ -119,6 +129,9 @@ class CheckContext:
     provider_id: str = ""
     base_dir: Path | None = None
     grader: Grader | None = None
+    provider_config: Mapping[str, Any] | None = None
+    finish_reason: str | None = None
+    raw_response: Any = None
 
     def resolve(self, path: str) -> Path:
         """``path`` (with or without ``file://``) relative to :attr:`base_dir`."""
@@ -132,12 +145,9 @@ class CheckContext:
 
 #: Keys an assertion may have (promptfoo's names). ``provider`` and ``rubricPrompt`` are kept in
 #: ``config`` for checks that call a model.
-SPEC_KEYS = ("type", "value", "threshold", "weight", "metric", "config", "provider", "rubricPrompt")
-_UNSUPPORTED_KEYS = {
-    "transform": "per-check 'transform' is not supported yet; transform the output in the prompt "
-    "or check it with a 'python' check",
-    "contextTransform": "'contextTransform' is not supported yet",
-}
+SPEC_KEYS = ("type", "value", "threshold", "weight", "metric", "config", "provider", "rubricPrompt",
+             "transform", "contextTransform")
+_UNSUPPORTED_KEYS: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +164,10 @@ class CheckSpec:
             pass/fail).
         metric: Named metric this check's score counts toward.
         config: Check-specific options (``n`` for ``rouge-n``...).
+        transform: promptfoo's per-check ``transform``: code applied to the output before this
+            check (see :mod:`promptwork.checks.transform`).
+        context_transform: promptfoo's ``contextTransform``: code that extracts the ``context``
+            variable from the output for context-based checks.
     """
 
     type: str
@@ -163,6 +177,8 @@ class CheckSpec:
     weight: float = 1.0
     metric: str | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
+    transform: str | None = None
+    context_transform: str | None = None
 
     @property
     def name(self) -> str:
@@ -170,12 +186,24 @@ class CheckSpec:
         return f"not-{self.type}" if self.negate else self.type
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], where: str = "") -> CheckSpec:
+    def parse(
+        cls,
+        d: Mapping[str, Any],
+        where: str = "",
+        *,
+        known: Sequence[str],
+        validate: Callable[[CheckSpec], str | None],
+    ) -> CheckSpec:
         """Validate one assertion mapping (``{type: contains, value: Paris}``).
+
+        Use :func:`promptwork.checks.registry.parse_spec`, which knows the check types: the
+        registry depends on this module, never the other way round.
 
         Args:
             d: The assertion as loaded from YAML/JSON.
             where: Location prefix for error messages (``suite.yaml: tests[2].assert[0]``).
+            known: The check types that exist (without ``not-``).
+            validate: What is wrong with a spec's value or options for its type, or ``None``.
 
         Raises:
             ConfigError: Unknown type or key (with a suggestion and the list of known names), or a
@@ -203,9 +231,6 @@ class CheckSpec:
         negate = raw_type.startswith("not-")
         base = raw_type[4:] if negate else raw_type
 
-        from promptwork.checks import registry
-
-        known = registry.known_types()
         if base not in known:
             raise fail(
                 f"unknown check type {raw_type!r}{did_you_mean(base, known)}; "
@@ -227,6 +252,12 @@ class CheckSpec:
             if key in d:
                 config.setdefault(key, d[key])
 
+        from promptwork.checks.transform import transform_problem
+
+        for key in ("transform", "contextTransform"):
+            problem = transform_problem(d.get(key), key)
+            if problem:
+                raise fail(problem)
         spec = cls(
             type=base,
             negate=negate,
@@ -235,8 +266,10 @@ class CheckSpec:
             weight=weight,
             metric=metric,
             config=config,
+            transform=d.get("transform"),
+            context_transform=d.get("contextTransform"),
         )
-        problem = registry.validate_spec(spec)
+        problem = validate(spec)
         if problem:
             raise fail(f"check {raw_type!r}: {problem}")
         return spec
@@ -254,6 +287,10 @@ class CheckSpec:
             out["metric"] = self.metric
         if self.config:
             out["config"] = dict(self.config)
+        if self.transform is not None:
+            out["transform"] = self.transform
+        if self.context_transform is not None:
+            out["contextTransform"] = self.context_transform
         return out
 
 

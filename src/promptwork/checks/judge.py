@@ -18,8 +18,10 @@ wording of the same questions.
   above 0, so by default D fails and the others pass.
 * ``model-graded-closedqa``: the value is a criterion. The grader reasons, then ends with ``Y``
   (meets it) or ``N``; passes on ``Y``.
-* ``select-best``: compares the cells of one test across prompts, so the runner decides it with
-  :func:`select_best`; the per-cell check is a neutral pass.
+* ``select-best``: compares the cells of one test across prompts, so one answer alone cannot
+  decide it: :func:`promptwork.checks.grade.grade_cell` leaves it undecided and the runner
+  decides it with :func:`select_best` (the optimizer refuses it). Run on one answer by itself,
+  it fails, saying so.
 
 Every model-graded check calls :attr:`CheckContext.grader <promptwork.checks.base.CheckContext>`
 with the rendered grading prompt and ``config.provider`` (promptfoo's assertion-level
@@ -36,8 +38,10 @@ Small local graders are unreliable about formats, so answers are read tolerantly
 repeat the grading prompt are set aside first (small models echo their instructions), then JSON
 is looked for anywhere in the answer (in prose or code fences, with loose ``key: value`` fields as
 a fallback), then explicit verdict words. An answer that still cannot be read fails the check with
-the answer quoted, as does a missing grader or a failed grader call; those failures are never
-inverted by ``not-``. No parser makes a poor grader good: with the bundled 135M/270M local models
+the answer quoted, as does a missing grader; those failures are never inverted by ``not-``. A
+failed grader call (429, timeout, refused key) is no verdict at all: the
+:class:`~promptwork.errors.ProviderError` goes up, and the cell becomes an error of kind
+``grader``. No parser makes a poor grader good: with the bundled 135M/270M local models
 most answers are unreadable or wrong, so use a capable model as the grader.
 """
 
@@ -72,7 +76,6 @@ from promptwork.checks.verdicts import (
     quote,
     without_echo,
 )
-from promptwork.errors import ProviderError
 
 __all__ = [
     "CLOSEDQA_PROMPT",
@@ -162,10 +165,8 @@ async def _ask(spec: CheckSpec, ctx: CheckContext, prompt: str) -> str:
             "(set a grader model for the run, or a 'provider' on the check)"
         )
     provider = _provider_id(spec.config.get("provider"))
-    try:
-        answer = await ctx.grader(prompt, provider)
-    except ProviderError as exc:
-        raise CheckError(f"grader call failed: {exc}") from exc
+    # A failed call (ProviderError) is not a verdict: it goes up (see the module doc).
+    answer = await ctx.grader(prompt, provider)
     if not isinstance(answer, str):
         raise CheckError(f"grader returned {type(answer).__name__}, expected text")
     if not answer.strip():
@@ -190,7 +191,7 @@ def _text_value(value: Any, check: str) -> str:
         return str(value)
     if check == "llm-rubric" and isinstance(value, Mapping | list):
         return json.dumps(value, ensure_ascii=False)
-    raise TypeError(f"{check!r} needs a text value, got {type(value).__name__}")
+    raise CheckError(f"{check!r} needs a text value, got {type(value).__name__}")
 
 
 async def llm_rubric(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
@@ -281,13 +282,15 @@ async def model_graded_closedqa(spec: CheckSpec, ctx: CheckContext) -> CheckResu
     )
 
 
-#: The reason of a ``select-best`` result that the runner has not decided yet.
-UNDECIDED = "decided across prompts"
-
-
 def select_best_cell(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
-    """Placeholder per cell: ``select-best`` is decided across prompts by the runner."""
-    return CheckResult(passed=True, score=1.0, reason=UNDECIDED)
+    """``select-best`` on one answer alone: it cannot be decided, so it fails, saying why.
+
+    It is decided across a test's prompts (see the module doc), never by this function in a run.
+    """
+    raise CheckError(
+        "'select-best' compares the outputs of several prompts for one test; one output alone "
+        "cannot decide it"
+    )
 
 
 async def select_best(

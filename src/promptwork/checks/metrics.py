@@ -24,7 +24,14 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from promptwork.checks.base import CheckContext, CheckResult, CheckSpec, min_score, outcome
+from promptwork.checks.base import (
+    CheckContext,
+    CheckError,
+    CheckResult,
+    CheckSpec,
+    min_score,
+    outcome,
+)
 
 __all__ = [
     "bleu",
@@ -46,7 +53,7 @@ def _references(value: Any, check: str) -> list[str]:
         return [value]
     if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
         return list(value)
-    raise TypeError(f"{check!r} needs a reference string or a list of strings")
+    raise CheckError(f"{check!r} needs a reference string or a list of strings")
 
 
 # --- levenshtein ------------------------------------------------------------------------------
@@ -135,7 +142,7 @@ def _banded_distance(a: str, b: str, limit: int) -> int:
 def levenshtein(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     """Edit distance to the value is at most ``threshold`` (default 5)."""
     if not isinstance(spec.value, str):
-        raise TypeError("'levenshtein' needs a reference string value")
+        raise CheckError("'levenshtein' needs a reference string value")
     limit = spec.threshold if spec.threshold is not None else LEVENSHTEIN_DEFAULT
     distance = levenshtein_distance(ctx.output, spec.value, max(0, math.floor(limit)))
     if distance > limit:
@@ -173,7 +180,7 @@ def rouge_n(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     """ROUGE-N recall against the reference(s) is at least ``threshold`` (default 0.75)."""
     n = spec.config.get("n", 1)
     if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"config 'n' must be an integer, got {n!r}")
+        raise CheckError(f"config 'n' must be an integer, got {n!r}")
     refs = _references(spec.value, "rouge-n")
     score = max(rouge_n_recall(ctx.output, ref, n) for ref in refs)
     return min_score(score, spec, ROUGE_DEFAULT, f"ROUGE-{n} recall")

@@ -8,7 +8,7 @@ passing silently.
 
 from __future__ import annotations
 
-from promptwork.checks.base import CheckContext, CheckResult, CheckSpec, outcome
+from promptwork.checks.base import CheckContext, CheckError, CheckResult, CheckSpec, outcome
 
 __all__ = ["cost", "latency"]
 
@@ -16,7 +16,7 @@ __all__ = ["cost", "latency"]
 def _limit(spec: CheckSpec, unit: str) -> float:
     limit = spec.threshold if spec.threshold is not None else spec.value
     if isinstance(limit, bool) or not isinstance(limit, int | float):
-        raise TypeError(f"{spec.type!r} needs a 'threshold' (maximum, in {unit})")
+        raise CheckError(f"{spec.type!r} needs a 'threshold' (maximum, in {unit})")
     return float(limit)
 
 

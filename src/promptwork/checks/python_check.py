@@ -40,7 +40,7 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
 
-from promptwork.checks.base import CheckContext, CheckResult, CheckSpec
+from promptwork.checks.base import CheckContext, CheckError, CheckResult, CheckSpec
 from promptwork.errors import ConfigError
 
 __all__ = ["DEFAULT_FUNCTION", "build_context", "normalize_result", "python"]
@@ -215,9 +215,14 @@ def python(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     context = build_context(spec, ctx)
     try:
         if code.strip().startswith("file://"):
-            raw = _load_function(code.strip(), ctx)(ctx.output, context)
+            fn = _load_function(code.strip(), ctx)
+            raw = fn(ctx.output, context)
         else:
             raw = _run_inline(code, ctx.output, context)
+        return normalize_result(raw, spec.threshold)
     except SystemExit as exc:  # user code calling sys.exit() must not end the run
-        raise RuntimeError(f"python check called sys.exit({exc.code!r})") from None
-    return normalize_result(raw, spec.threshold)
+        raise CheckError(f"error: python check called sys.exit({exc.code!r})") from None
+    except ConfigError:
+        raise
+    except Exception as exc:  # the user's own code (or what it returned): the check fails
+        raise CheckError(f"error: {type(exc).__name__}: {exc}") from exc

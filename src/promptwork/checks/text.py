@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from promptwork.checks.base import CheckContext, CheckResult, CheckSpec, outcome
+from promptwork.checks.base import CheckContext, CheckError, CheckResult, CheckSpec, outcome
 
 __all__ = [
     "contains",
@@ -39,7 +39,7 @@ def _short(text: str, limit: int = 80) -> str:
 def _scalar(value: Any, check: str) -> str:
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return str(value)
-    raise TypeError(f"{check!r} needs a string or number value, got {type(value).__name__}")
+    raise CheckError(f"{check!r} needs a string or number value, got {type(value).__name__}")
 
 
 def parse_list(value: Any, check: str = "check") -> list[str]:
@@ -55,7 +55,7 @@ def parse_list(value: Any, check: str = "check") -> list[str]:
         return [_scalar(v, check) for v in value]
     if isinstance(value, int | float) and not isinstance(value, bool):
         return [str(value)]
-    raise TypeError(
+    raise CheckError(
         f"{check!r} needs a list or a comma-separated string, got {type(value).__name__}"
     )
 
@@ -121,7 +121,7 @@ def icontains(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
 def _any(spec: CheckSpec, ctx: CheckContext, fold: bool, check: str) -> CheckResult:
     items = parse_list(spec.value, check)
     if not items:
-        raise ValueError(f"{check!r} needs at least one item")
+        raise CheckError(f"{check!r} needs at least one item")
     haystack = ctx.output.casefold() if fold else ctx.output
     found = [item for item in items if (item.casefold() if fold else item) in haystack]
     case = " (ignoring case)" if fold else ""
@@ -134,7 +134,7 @@ def _any(spec: CheckSpec, ctx: CheckContext, fold: bool, check: str) -> CheckRes
 def _all(spec: CheckSpec, ctx: CheckContext, fold: bool, check: str) -> CheckResult:
     items = parse_list(spec.value, check)
     if not items:
-        raise ValueError(f"{check!r} needs at least one item")
+        raise CheckError(f"{check!r} needs at least one item")
     haystack = ctx.output.casefold() if fold else ctx.output
     missing = [item for item in items if (item.casefold() if fold else item) not in haystack]
     case = " (ignoring case)" if fold else ""

@@ -12,10 +12,10 @@ import traceback
 import click
 from rich.markup import escape
 
-from promptwork import __version__
 from promptwork.cli.output import console, safe_text
 from promptwork.errors import ConfigError, PromptworkError, ProviderError
 from promptwork.secrets import redact
+from promptwork.version import __version__
 
 #: Sub-commands, imported only when used (keeps `promptwork run` from loading the store).
 COMMANDS = {

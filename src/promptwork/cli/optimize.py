@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.markup import escape
 
 from promptwork.cli.output import console, safe_text
 from promptwork.optimizer.api import aoptimize
-from promptwork.optimizer.plan import METRICS, STRATEGIES, plan_optimization
+from promptwork.optimizer.options import METRICS, STRATEGIES, OptimizeOptions
+from promptwork.optimizer.plan import prepare
 from promptwork.optimizer.report import render
 
 #: A run id or a prefix of one (``20261123-223145-ab12cd``): 4+ digits of its date first.
@@ -37,7 +37,9 @@ def _prompt_after_resume(prompt: str | None, resume: str | None) -> tuple[str | 
               help="Model that writes instructions (default: none for auto, the task model "
                    "for --strategy instructions and reflect).")
 @click.option("--budget", type=click.IntRange(1), default=200, show_default=True,
-              help="Most task-model calls the search may make (never exceeded).")
+              help="Most task-model calls of the whole command, never exceeded: the search, "
+                   "and the test report reserved from it (seed and best on the test split); "
+                   "the ablation uses what is left. --dry-run shows the shares.")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True,
               help="demos, components (no proposer), instructions (APE/OPRO), reflect (GEPA-style "
                    "rewrites from failures), or auto (all; the proposer ones need --proposer).")
@@ -76,24 +78,24 @@ def optimize_command(
     """
     prompt, resume = _prompt_after_resume(prompt, resume)
     out, err = console(), console(stderr=True)
-    options: dict[str, Any] = dict(model=model, proposer=proposer, budget=budget, strategy=strategy,
-                   seed=seed, answer_var=answer_var, metric=metric, max_tests=max_tests,
-                   split_var=split_var)
-    suite = suite_path or "."
-    if dry_run:
-        plan = plan_optimization(prompt, suite, split=split, **options)
-        out.print("dry run: no model was called", style="bold", markup=False)
-        for line in plan.lines():
-            out.print(safe_text(line), markup=False)
-        return
 
     def log(line: str) -> None:
         if not quiet:
             err.print(escape(safe_text(line)), style="dim")
 
-    result = asyncio.run(aoptimize(prompt, suite, split=split, output=output, db=db,
-                                   use_cache=not no_cache, ablate=not no_ablation, log=log,
-                                   resume=resume, **options))
+    options = OptimizeOptions(
+        model=model, proposer=proposer, budget=budget, strategy=strategy, seed=seed,
+        split=split, split_var=split_var, answer_var=answer_var, metric=metric,
+        max_tests=max_tests, output=output, db=db, use_cache=not no_cache,
+        ablate=not no_ablation, log=log, resume=resume)
+    suite = suite_path or "."
+    if dry_run:
+        plan = prepare(prompt, suite, options).plan
+        out.print("dry run: no model was called", style="bold", markup=False)
+        for line in plan.lines():
+            out.print(safe_text(line), markup=False)
+        return
+    result = asyncio.run(aoptimize(prompt, suite, options))
     out.print(render(result))
     if result.output is not None:
         err.print(f"wrote {result.output}", style="dim", markup=False)

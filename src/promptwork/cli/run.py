@@ -17,7 +17,7 @@ from promptwork.errors import ConfigError, ProviderError
 from promptwork.prompts import load_prompt
 from promptwork.secrets import redact
 from promptwork.types import Completion
-from promptwork.yamlfile import load_yaml
+from promptwork.yamlfile import deepest_line, load_yaml
 
 
 def parse_assignments(items: tuple[str, ...], what: str, typed: bool) -> dict[str, Any]:
@@ -43,6 +43,8 @@ def load_vars_file(path: str) -> dict[str, Any]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"invalid JSON: {exc.msg}", path, exc.lineno) from None
+        except RecursionError:
+            raise ConfigError("invalid JSON: nested too deeply", path, deepest_line(text)) from None
     else:
         data, _ = load_yaml(text, path)
     if not isinstance(data, dict):

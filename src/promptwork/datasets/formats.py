@@ -25,7 +25,7 @@ from promptwork.datasets.parse import (
     prefixed,
 )
 from promptwork.errors import ConfigError
-from promptwork.yamlfile import load_yaml
+from promptwork.yamlfile import deepest_line, load_yaml
 
 #: File types a suite's ``tests`` may name.
 FORMATS = (".csv", ".jsonl", ".json", ".yaml", ".yml")
@@ -46,6 +46,9 @@ def file_tests(path: Path, display: str, cache: dict[str, CheckSpec]) -> Iterato
         except json.JSONDecodeError as exc:
             line, column = reading.text_position(text, exc.pos)
             raise ConfigError(f"invalid JSON: {exc.msg} (column {column})", display, line) from None
+        except RecursionError:
+            raise ConfigError("invalid JSON: nested too deeply", display,
+                              deepest_line(text)) from None
         yield from list_tests(data, display, None, "JSON", cache, from_json=True)
     else:
         data, lines = load_yaml(reading.read_whole(path, display), display)
@@ -74,6 +77,8 @@ def jsonl_test(text: str, number: int, display: str, cache: dict[str, CheckSpec]
         raise ConfigError(
             f"invalid JSON: {exc.msg} (column {exc.colno})", display, number
         ) from None
+    except RecursionError:
+        raise ConfigError("invalid JSON: nested too deeply", display, number) from None
     where = Where(display, number)
     if not isinstance(obj, dict):
         raise where.error(

@@ -19,6 +19,7 @@ expand. A ``file://`` item of a list is read like a ``file://`` var, once the li
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterator, Mapping
@@ -26,6 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from promptwork.cases import TestCase
+from promptwork.checks.base import CheckSpec
 from promptwork.datasets.parse import Test, Where
 
 #: Most tests one test may expand into: a guard against lists multiplying out of hand.
@@ -92,13 +94,39 @@ def make_case(
     variables: Mapping[str, Any],
     options: Mapping[str, Any],
 ) -> TestCase:
-    """The TestCase: ``defaultTest``'s checks before the test's, its threshold as a fallback."""
+    """The TestCase: ``defaultTest``'s checks before the test's, its threshold as a fallback.
+
+    The options ``rubricPrompt`` and ``factuality`` (promptfoo's) go to the model-graded checks
+    that do not set their own.
+    """
+    checks = default.checks + test.checks if default.checks else test.checks
+    if "rubricPrompt" in options or "factuality" in options:
+        checks = tuple(_graded_options(spec, options) for spec in checks)
     return TestCase(
         index=index,
         vars=variables,
-        checks=default.checks + test.checks if default.checks else test.checks,
+        checks=checks,
         description=test.description,
         options=options,
         source=test.where.source,
         threshold=test.threshold if test.threshold is not None else default.threshold,
     )
+
+
+#: Checks that ask a grading model with a prompt that ``rubricPrompt`` may replace.
+MODEL_GRADED = frozenset((
+    "llm-rubric", "factuality", "model-graded-closedqa", "model-graded-factuality", "g-eval",
+    "answer-relevance", "context-faithfulness", "context-relevance", "context-recall",
+    "conversation-relevance", "select-best",
+))
+
+
+def _graded_options(spec: CheckSpec, options: Mapping[str, Any]) -> CheckSpec:
+    if spec.type not in MODEL_GRADED:
+        return spec
+    config = dict(spec.config)
+    if "rubricPrompt" in options:
+        config.setdefault("rubricPrompt", options["rubricPrompt"])
+    if spec.type == "factuality" and isinstance(options.get("factuality"), Mapping):
+        config.setdefault("factuality", dict(options["factuality"]))
+    return dataclasses.replace(spec, config=config) if config != spec.config else spec

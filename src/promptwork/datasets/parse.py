@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from promptwork.checks.base import CheckSpec
+from promptwork.checks.registry import parse_spec
+from promptwork.checks.transform import transform_problem
 from promptwork.errors import ConfigError
 from promptwork.yamlfile import did_you_mean
 
@@ -95,7 +97,7 @@ def check_spec(d: Any, where: Where, sub: PathKey, cache: dict[str, CheckSpec] |
         if key is not None and key in cache:
             return cache[key]
     try:
-        spec = CheckSpec.from_dict(d)
+        spec = parse_spec(d)
     except ConfigError as exc:
         raise where.error(sub, exc.message) from None
     if cache is not None and key is not None:
@@ -144,6 +146,13 @@ def parse_test(
     if options is not None and not isinstance(options, _MAPPING):
         raise where.error(("options",), f"'options' must be a mapping, got {kind(options)}")
     opts = dict(options) if options else {}
+    problem = transform_problem(opts.get("transform"), "options.transform")
+    if problem:
+        raise where.error(("options", "transform"), problem)
+    if opts:
+        from promptwork.datasets.options import check_options  # it imports this module
+
+        check_options(opts, where)
     metadata = d.get("metadata")
     if metadata is not None:
         if not isinstance(metadata, Mapping):

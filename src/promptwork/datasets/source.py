@@ -31,11 +31,48 @@ from promptwork.datasets.parse import (
     parse_test,
     prefixed,
 )
+from promptwork.datasets.varrefs import VarFunctions, file_value, has_template, render_refs
 from promptwork.errors import ConfigError
+from promptwork.templates import TemplateEngine
+from promptwork.userfunc import FunctionLoader, is_python_ref, split_ref
+from promptwork.yamlfile import did_you_mean
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _NO_PICKS: Mapping[str, int] = MappingProxyType({})
-_GENERATORS = (".py", ".js", ".ts", ".mjs", ".cjs")
+_JS_GENERATORS = (".js", ".ts", ".mjs", ".cjs")
+#: Keys of a ``{path, config}`` entry of ``tests`` (a generator with its configuration).
+GENERATOR_KEYS = ("path", "config")
+
+
+class Generator:
+    """A Python test generator: ``file://gen.py:fn``, called with its ``config`` if one is given.
+
+    Its tests are generated once per :class:`TestSource` and kept (every pass sees the same).
+    """
+
+    def __init__(self, ref: str, config: Mapping[str, Any] | None, display: str, where: Where):
+        self.ref, self.config, self.display, self.where = ref, config, display, where
+        self.tests: list[Test] | None = None
+
+    def generate(self, loader: FunctionLoader, cache: dict[str, CheckSpec]) -> list[Test]:
+        if self.tests is not None:
+            return self.tests
+        try:
+            fn = loader.function(self.ref, "generate_tests", "test generator")
+        except ConfigError as exc:
+            raise self.where.error((), exc.message) from None
+        try:
+            made = fn(dict(self.config)) if self.config is not None else fn()
+        except Exception as exc:
+            raise self.where.error((), f"{self.ref} raised {type(exc).__name__}: {exc}") from None
+        if not isinstance(made, list):
+            raise self.where.error((), f"{self.ref} must return a list of tests, "
+                                       f"got {kind(made)}")
+        self.tests = [
+            parse_test(item, Where(self.display, None, f"[{i}]"), cache=cache)
+            for i, item in enumerate(made)
+        ]
+        return self.tests
 
 
 class TestSource:
@@ -73,8 +110,16 @@ class TestSource:
         where: str,
         allow_outside: bool = False,
         line_of: LineOf | None = None,
+        *,
+        render_data_vars: bool = False,
+        prompt: str = "",
+        engine: TemplateEngine | None = None,
     ):
         self.base_dir = Path(base_dir)
+        self.render_data_vars = render_data_vars
+        self.engine = engine or TemplateEngine()
+        self.loader = FunctionLoader(self.base_dir, allow_outside)
+        self.functions = VarFunctions(self.loader, prompt)
         self.allow_outside = allow_outside
         self._base = self.base_dir.resolve()
         self._where = where
@@ -87,7 +132,7 @@ class TestSource:
         default_files = self._var_files(self._default, self._default.options)
         self._default.var_files = bool(default_files)
         self._default.var_lists = _has_lists(self._default)
-        self._entries: list[Test | tuple[Path, str]] = []
+        self._entries: list[Test | Generator | tuple[Path, str]] = []
         self._files: list[Path] = []
         if not isinstance(spec, str | list):
             raise self._suite_where(("tests",), "").error(
@@ -97,9 +142,9 @@ class TestSource:
         for k, item in enumerate(items):
             key: PathKey = ("tests", k) if isinstance(spec, list) else ("tests",)
             if isinstance(item, str):
-                found = self._data_files(item, key)
-                self._entries.extend(found)
-                self._files.extend(path for path, _ in found)
+                self._add_files(item, None, key)
+            elif isinstance(item, Mapping) and "path" in item and "vars" not in item:
+                self._add_path_entry(item, key)
             else:
                 test = parse_test(item, self._suite_where(key, f"tests[{k}]"))
                 files = self._var_files(test, merged_options(test, self._default))
@@ -114,23 +159,36 @@ class TestSource:
         texts = _Texts(self, self._default.where)
         default = self._default
         index = 0
+        stored: set[str] = set()  # names storeOutputAs gives later tests (known at run time)
         for entry in self._entries:
-            tests = (entry,) if isinstance(entry, Test) else file_tests(*entry, cache)
+            inline = isinstance(entry, Test | Generator)
+            if isinstance(entry, Test):
+                tests: Any = (entry,)
+            elif isinstance(entry, Generator):
+                tests = entry.generate(self.loader, cache)
+            else:
+                tests = file_tests(*entry, cache)
             for test in tests:
                 options = merged_options(test, default)
                 variables = merged_vars(test, default)
                 load = test.var_files or default.var_files
                 if (test.var_lists or default.var_lists) and expanding(options):
                     for combo, picks in combinations(variables, test.where):
+                        refs = self._templated(combo, test, inline)
                         if load:
                             combo = texts.load(combo, picks, test)
+                        combo = self._render(combo, refs, test, stored)
                         yield make_case(index, test, default, combo, options)
                         index += 1
+                    _note_stored(options, stored)
                 else:
+                    refs = self._templated(variables, test, inline)
                     if load:
                         variables = texts.load(variables, _NO_PICKS, test)
+                    variables = self._render(variables, refs, test, stored)
                     yield make_case(index, test, default, variables, options)
                     index += 1
+                    _note_stored(options, stored)
 
     def files(self) -> list[Path]:
         """Data files and ``file://`` var files referenced by the suite, in order (resolved).
@@ -144,6 +202,64 @@ class TestSource:
         return sum(1 for _ in self)
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _templated(self, variables: Mapping[str, Any], test: Test, inline: bool) -> list[str]:
+        """The vars to render as templates: text with a tag, written in the suite file (a
+        test's own or ``defaultTest``'s), or any with ``renderDataVars``; file texts never."""
+        own = inline or self.render_data_vars
+        return [
+            name for name, value in variables.items()
+            if has_template(value) and (own if name in test.vars else True)
+        ]
+
+    def _render(
+        self, variables: dict[str, Any], names: list[str], test: Test, stored: set[str]
+    ) -> dict[str, Any]:
+        """``names`` rendered with the test's other vars (promptfoo's vars referencing vars)."""
+        if not names:
+            return variables
+        default_where = self._default.where
+
+        def where_of(name: str) -> Where:
+            return test.where if name in test.vars else default_where
+
+        return render_refs(variables, names, self.engine, where_of, stored)
+
+    def _add_files(self, ref: str, config: Any, key: PathKey) -> None:
+        where = self._suite_where(key, "")
+        raw = ref[len("file://"):] if ref.startswith("file://") else ref
+        if is_python_ref("file://" + raw):
+            path, _ = split_ref(raw, "")
+            try:
+                full = self.resolve(path, "test generator")
+            except ConfigError as exc:
+                raise where.error((), exc.message) from None
+            if not full.is_file():
+                raise where.error((), f"test generator not found: {ref!r} (looked for {full})")
+            self._entries.append(Generator("file://" + raw, config, self._display(full), where))
+            self._files.append(full)
+            return
+        if config is not None:
+            raise where.error(("config",), "'config' is given to Python test generators "
+                                           "(file://gen.py:fn) only")
+        found = self._data_files(ref, key)
+        self._entries.extend(found)
+        self._files.extend(path for path, _ in found)
+
+    def _add_path_entry(self, item: Mapping[str, Any], key: PathKey) -> None:
+        """``{path: file://gen.py:fn, config: {...}}`` (promptfoo's generator with config)."""
+        where = self._suite_where(key, "")
+        for k in item:
+            if k not in GENERATOR_KEYS:
+                hint = did_you_mean(str(k), GENERATOR_KEYS)
+                raise where.error((str(k),), f"unknown key {k!r}{hint}; a tests entry with "
+                                             f"'path' has: {', '.join(GENERATOR_KEYS)}")
+        path, config = item.get("path"), item.get("config")
+        if not isinstance(path, str) or not path:
+            raise where.error(("path",), "'path' must be a file://path")
+        if config is not None and not isinstance(config, Mapping):
+            raise where.error(("config",), f"'config' must be a mapping, got {kind(config)}")
+        self._add_files(path, config, key)
 
     def _suite_where(self, key: PathKey, label: str) -> Where:
         return Where(self._where, prefixed(self._line_of, key), label)
@@ -183,10 +299,10 @@ class TestSource:
                     raise ConfigError(f"test file not found: {ref!r} (looked for {paths[0]})")
             for p in paths:
                 suffix = p.suffix.lower()
-                if suffix in _GENERATORS:
+                if suffix in _JS_GENERATORS:
                     raise ConfigError(
-                        f"test generators ({p.name}) are not supported yet; "
-                        "write the tests to a .jsonl or .csv file"
+                        f"JavaScript test generators ({p.name}) cannot run here; write the "
+                        "generator in Python (file://gen.py:fn) or the tests to a .jsonl file"
                     )
                 if suffix not in FORMATS:
                     raise ConfigError(
@@ -199,6 +315,8 @@ class TestSource:
 
     def var_file(self, ref: str, where: Where, sub: PathKey) -> Path:
         """A ``file://`` var's path, checked to be inside the folder and to exist."""
+        if is_python_ref(ref):
+            ref, _ = split_ref(ref, "")
         try:
             path = self.resolve(ref, "file")
         except ConfigError as exc:
@@ -219,6 +337,12 @@ class TestSource:
                     if isinstance(item, str) and item.startswith("file://"):
                         out.append(self.var_file(item, test.where, ("vars", name, i)))
         return out
+
+
+def _note_stored(options: Mapping[str, Any], stored: set[str]) -> None:
+    name = options.get("storeOutputAs")
+    if isinstance(name, str):
+        stored.add(name)
 
 
 def _has_lists(test: Test) -> bool:
@@ -249,10 +373,13 @@ class _Texts:
             sub: PathKey = ("vars", name) if name not in picks else ("vars", name, picks[name])
             if out is None:
                 out = dict(variables)
-            out[name] = self.text(value, where, sub)
+            if is_python_ref(value):
+                out[name] = self.source.functions.call(name, value, variables, where, sub)
+            else:
+                out[name] = self.text(value, where, sub)
         return variables if out is None else out
 
-    def text(self, ref: str, where: Where, sub: PathKey) -> str:
+    def text(self, ref: str, where: Where, sub: PathKey) -> Any:
         path = self.paths.get(ref)
         if path is None:
             if len(self.paths) >= 4096:
@@ -266,13 +393,15 @@ class _Texts:
                 raise ConfigError(
                     f"{ref!r} is larger than {reading.size_text(reading.MAX_FIELD_CHARS)}"
                 )
-            text = path.read_bytes().removeprefix(b"\xef\xbb\xbf").decode("utf-8")
-        except UnicodeDecodeError:
-            raise where.error(sub, f"{ref!r} is not UTF-8 text") from None
+            data = path.read_bytes()
         except ConfigError as exc:
             raise where.error(sub, exc.message) from None
         except OSError as exc:
             raise where.error(sub, f"cannot read {ref!r}: {exc.strerror}") from None
+        value = file_value(path, data, ref, where, sub)
+        if not isinstance(value, str):
+            return value  # parsed JSON/YAML: a fresh object each time, never shared
+        text = value
         if len(self.texts) >= self.MAX_ENTRIES or self.chars + len(text) > reading.MAX_FIELD_CHARS:
             self.texts.clear()
             self.chars = 0

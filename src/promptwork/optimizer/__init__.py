@@ -2,7 +2,8 @@
 
 The metric is the suite's checks. The search (demos, components, instructions, reflect, raced by
 successive halving) sees the training and validation splits only and never spends more task-model
-calls than its budget; the seed and the best prompt are then compared on the untouched test split.
+calls than its share of the budget; the seed and the best prompt are then compared on the untouched
+test split, with calls reserved from the same budget.
 
 Example:
     >>> import promptwork
@@ -11,7 +12,8 @@ Example:
     >>> result.best_val, result.test_best, result.comparison.verdict  # doctest: +SKIP
 """
 
-from promptwork.optimizer.api import OptimizeResult, aoptimize, optimize
+from promptwork.optimizer.ablation import AblationRow
+from promptwork.optimizer.api import aoptimize, optimize
 from promptwork.optimizer.budget import Budget, BudgetExhausted, ExampleScore, ScoreCache
 from promptwork.optimizer.candidate import Candidate, Demo, Evaluator, SeedPrompt
 from promptwork.optimizer.data import (
@@ -23,8 +25,10 @@ from promptwork.optimizer.data import (
     splits_by_variable,
 )
 from promptwork.optimizer.html import render_html
+from promptwork.optimizer.options import OptimizeOptions
 from promptwork.optimizer.plan import Plan, plan_optimization
-from promptwork.optimizer.report import AblationRow, SplitScore, read_provenance
+from promptwork.optimizer.report import read_provenance
+from promptwork.optimizer.result import OptimizeResult, SplitScore
 
 __all__ = [
     "AblationRow",
@@ -35,6 +39,7 @@ __all__ = [
     "Evaluator",
     "Example",
     "ExampleScore",
+    "OptimizeOptions",
     "OptimizeResult",
     "Plan",
     "ScoreCache",

@@ -114,6 +114,9 @@ class BudgetedProvider(Provider):
         self.capabilities = inner.capabilities  # type: ignore[misc]
         self.supported_params = inner.supported_params  # type: ignore[misc]
         self.batch_size = int(getattr(inner, "batch_size", 16))
+        # the generation parameters of its config (a class default on Provider, so not found
+        # through attribute forwarding)
+        self.config_params = getattr(inner, "config_params", self.config_params)
 
     def cache_identity(self) -> dict[str, Any]:
         return self.inner.cache_identity()
@@ -164,6 +167,12 @@ class ExampleScore:
     error: str | None = None
     error_kind: str | None = None
     gold_logprob: float | None = None
+
+    @property
+    def graded(self) -> bool:
+        """Whether this result is a verdict. A failed task-model or grader call is not: it is left
+        out of means, never counted as a 0. A candidate that does not render is (it scores 0)."""
+        return self.error is None or self.error_kind == "template"
 
     def value(self, metric: str) -> float:
         """The per-example metric: 1/0 for ``pass``, the weighted score for ``score``."""

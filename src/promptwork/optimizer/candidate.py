@@ -19,8 +19,7 @@ from typing import Any
 import yaml
 
 from promptwork.calls import ModelCaller
-from promptwork.checks.base import CheckContext, CheckResult, CheckSpec, aggregate
-from promptwork.checks.registry import arun_check
+from promptwork.checks.grade import answer_context, grade_cell
 from promptwork.errors import ConfigError, ProviderError, TemplateError
 from promptwork.grading import GraderPool
 from promptwork.optimizer.budget import Budget, ExampleScore, ScoreCache, gold_logprob, text_hash
@@ -302,7 +301,9 @@ class Evaluator:
             self._put(cand, await self._grade(e, prompt, outcome), prompt.as_text())
 
     def params(self, params: Params, example: Example) -> Params:
-        """The call's parameters: the prompt's, asking for logprobs where they serve."""
+        """The call's parameters: the prompt's over the model config's, asking for logprobs
+        where they serve."""
+        params = self.caller.provider.config_params.merged(params)
         if not self._logprobs or example.reference is None or not example.reference.strip():
             return params
         return params.merged(self._logprobs)
@@ -314,18 +315,22 @@ class Evaluator:
             return ExampleScore(example.index, False, 0.0, None, str(outcome), str(outcome),
                                 outcome.kind)
         test = example.test
-        ctx = CheckContext(
-            output=outcome.text, vars=test.vars, prompt_text=prompt.as_text(),
-            latency_ms=None if outcome.cached else outcome.latency_ms, cost=outcome.cost,
-            logprobs=outcome.logprobs, provider_id=self.caller.provider.id,
+        ctx = answer_context(
+            outcome, vars=test.vars, prompt_text=prompt.as_text(),
+            provider_id=self.caller.provider.id, params=self.params(Params(), example),
             base_dir=self.base_dir,
             grader=self.graders.for_test(test.options) if self.graders and test.checks else None,
         )
-        graded: list[tuple[CheckSpec, CheckResult]] = [
-            (spec, await arun_check(spec, ctx)) for spec in test.checks
-        ]
-        grade = aggregate(graded)
-        passed = grade.passed if test.threshold is None else grade.score >= test.threshold
+        # The one grading path (as in eval); cross-prompt checks were refused at load.
+        graded = await grade_cell(test.checks, ctx, threshold=test.threshold,
+                                  options=test.options, cross_prompt=False)
+        if graded.error is not None:  # no verdict (a failed grader call...): an error, not a 0
+            error = graded.error
+            return ExampleScore(example.index, False, 0.0, outcome.text, error.message,
+                                error.message if error.detail is None else error.record,
+                                error.kind)
+        grade = graded.grade
+        assert grade is not None
         gold = gold_logprob(example.reference, outcome.text, outcome.logprobs)
-        return ExampleScore(example.index, passed, grade.score, outcome.text, grade.reason,
+        return ExampleScore(example.index, grade.passed, grade.score, outcome.text, grade.reason,
                             gold_logprob=gold)

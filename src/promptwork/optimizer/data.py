@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from promptwork.cases import TestCase
+from promptwork.checks.grade import refuse_cross_prompt
 from promptwork.checks.registry import render_value
 from promptwork.errors import ConfigError, TemplateError
 from promptwork.templates import TemplateEngine
@@ -186,7 +187,8 @@ def load_examples(
         max_tests: Only the first N tests.
 
     Raises:
-        ConfigError: ``answer_var`` is used by the prompt, or missing from a test.
+        ConfigError: ``answer_var`` is used by the prompt, or missing from a test; a test has a
+            cross-prompt check (``select-best``), which needs several prompts' outputs.
     """
     if answer_var is not None and answer_var in prompt_variables:
         raise ConfigError(
@@ -196,6 +198,8 @@ def load_examples(
     engine = TemplateEngine()
     out: list[Example] = []
     for test in itertools.islice(tests, max_tests):
+        # select-best / max-score compare several prompts: refused before any call.
+        refuse_cross_prompt(test.checks, test.source or f"tests[{test.index}]")
         if answer_var is not None:
             if answer_var not in test.vars:
                 raise ConfigError(

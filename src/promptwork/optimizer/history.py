@@ -178,7 +178,8 @@ def _score_of(row: Mapping[str, Any]) -> ExampleScore:
     reason = str(error) if error is not None else str(grading.get("reason", ""))
     names = {f.name for f in dataclasses.fields(ExampleScore)} - _COLUMNS
     extra = {k: v for k, v in (grading.get("optimize") or {}).items() if k in names}
-    return ExampleScore(int(row["test_idx"]), bool(row["success"]), float(row["score"]),
+    # An error is stored without a score (it has no verdict).
+    return ExampleScore(int(row["test_idx"]), bool(row["success"]), float(row["score"] or 0.0),
                         row["output"], reason, error, row["error_kind"], **extra)
 
 

@@ -9,14 +9,10 @@ wrote some of them).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from promptwork.optimizer.report import SplitScore
+from promptwork.optimizer.result import OptimizeResult, SplitScore
 from promptwork.optimizer.state import Scored
 from promptwork.report.html import esc, page_end, page_start, svg_open
-
-if TYPE_CHECKING:
-    from promptwork.optimizer.api import OptimizeResult
 
 __all__ = ["render_html"]
 
@@ -68,10 +64,12 @@ def _facts(result: OptimizeResult) -> str:
         ("Seed", str(plan.seed)),
         ("Splits", f"{plan.split_text()} (ratios {plan.split_dict()['ratios']})"),
         ("Reference answers", plan.reference_source),
-        ("Search budget", f"{budget['used']} of {budget['limit']} task-model calls used "
-                          f"({budget['model_requests']} sent to the model, {cached} answered "
-                          "from the cache)"),
-        ("After the search", f"{result.report_calls} task-model calls (test split, ablation)"),
+        ("Budget", f"{result.calls_used} of {budget['limit']} task-model calls used"),
+        ("Search", f"{budget['used']} task-model calls ({budget['model_requests']} sent to the "
+                   f"model, {cached} answered from the cache)"),
+        ("After the search", f"{result.report_calls} task-model calls (test split: "
+                             f"{budget.get('report_reserved', 0)} reserved; ablation: what was "
+                             "left)"),
         ("Proposer calls", str(budget["proposer_calls"])),
     ]
     if result.run_id:

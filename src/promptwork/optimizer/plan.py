@@ -8,31 +8,30 @@ what ``--dry-run`` prints: the planned calls and an estimate of time and cost.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from promptwork.errors import ConfigError, MissingVariableError
+from promptwork.optimizer.ablation import ablation_candidates
 from promptwork.optimizer.candidate import Candidate, SeedPrompt
 from promptwork.optimizer.data import (
-    DEFAULT_SPLIT,
     Splits,
     load_examples,
     make_splits,
-    parse_split,
     reference_summary,
     splits_by_variable,
 )
-from promptwork.optimizer.report import ablation_candidates, fmt_seconds
+from promptwork.optimizer.options import METRICS, PROPOSING, STRATEGIES, OptimizeOptions
 from promptwork.providers.base import Provider
 from promptwork.providers.pricing import price_of
 from promptwork.providers.registry import create_provider
 from promptwork.suite import PromptEntry, Suite, load_suite
 
-STRATEGIES = ("auto", "demos", "components", "instructions", "reflect")
-#: Strategies that need a proposer model (the task model when none is named).
-PROPOSING = ("instructions", "reflect")
-METRICS = ("pass", "score")
+__all__ = ["METRICS", "PROPOSER_LIMIT", "PROPOSING", "STRATEGIES", "Plan", "Setup",
+           "plan_optimization", "prepare"]
+
 #: Most proposer calls in one optimization.
 PROPOSER_LIMIT = 40
 #: Rough seconds per call: embedded models (2-core machine, short answers), others.
@@ -60,9 +59,27 @@ class Plan:
     price_per_call: float | None
 
     @property
+    def report_reserve(self) -> int:
+        """Task-model calls reserved from the budget for the test report: the seed and the best
+        prompt each on the test split (fewer are spent when the best is the seed)."""
+        return 2 * self.sizes["test"]
+
+    @property
+    def search_budget(self) -> int:
+        """What the search may spend: the budget less the test report's reserve."""
+        return max(0, self.budget - self.report_reserve)
+
+    @property
+    def min_budget(self) -> int:
+        """The smallest budget that scores the seed on validation and pays the test report."""
+        return self.sizes["val"] + self.report_reserve
+
+    @property
     def report_calls_max(self) -> int:
-        """Test-split calls after the search: seed, best, and each ablation."""
-        return self.sizes["test" if self.sizes["test"] else "val"] * (2 + self.components)
+        """Most task-model calls after the search (test report and ablation): what the search
+        leaves, never more than the test report and an ablation of every component."""
+        held_out = self.sizes["test" if self.sizes["test"] else "val"]
+        return min(self.budget, self.report_reserve + held_out * self.components)
 
     @property
     def proposer_calls_max(self) -> int:
@@ -75,33 +92,41 @@ class Plan:
         s = self.sizes
         return f"{s['train']} train / {s['val']} val / {s['test']} test examples"
 
+    def budget_text(self) -> str:
+        """How ``--budget`` is shared: ``N for the search, M reserved for the test report``."""
+        return (f"budget {self.budget} task-model calls: {self.search_budget} for the search, "
+                f"{self.report_reserve} reserved for the test report")
+
     def lines(self) -> list[str]:
         """The dry-run summary."""
-        calls = self.budget + self.report_calls_max
+        calls = self.budget
         seconds = calls * self.est_seconds_per_call
+        held_out = "test" if self.sizes["test"] else "validation"
         out = [
             f"prompt: {self.prompt_label} (seed sha256 {self.seed_hash[:12]})",
             f"task model: {self.task_model}; proposer: {self.proposer or 'none'}; "
             f"strategy: {self.strategy}; metric: {self.metric}; seed: {self.seed}",
             f"splits: {self.split_text()} (ratios {self.split_dict()['ratios']})",
             f"reference answers: {self.reference_source}",
-            f"search: at most {self.budget} task-model calls (the seed on validation: "
+            f"{self.budget_text()} (the whole command never makes more)",
+            f"search: at most {self.search_budget} task-model calls (the seed on validation: "
             f"{self.sizes['val']}, the rest racing candidates)",
-            f"after the search: at most {self.report_calls_max} task-model calls (seed and best "
-            f"on the test split, ablation of up to {self.components} components)",
+            f"test report: at most {self.report_reserve} task-model calls (seed and best on the "
+            f"{self.sizes['test']} test examples; fewer when cached or when the best is the seed)",
+            f"ablation of up to {self.components} components on the {held_out} split: "
+            "only with what the search and the test report leave of the budget",
         ]
         if self.proposer is not None:
             out.append(f"proposer: at most {self.proposer_calls_max} calls to {self.proposer}")
-        if self.budget < self.sizes["val"]:
-            out.append(f"warning: the budget cannot even score the seed on the "
-                       f"{self.sizes['val']} validation examples; the run would be refused")
+        if self.budget < self.min_budget:
+            out.append(f"warning: the run would be refused: {budget_problem(self)}")
         if self.price_per_call is None:
             cost = "unknown (no price listed)"
         elif self.price_per_call == 0:
             cost = "none (local or test model)"
         else:
             cost = f"about ${calls * self.price_per_call:.4f}"
-        out.append(f"estimate: {calls} calls, about {fmt_seconds(seconds)}, cost {cost} "
+        out.append(f"estimate: at most {calls} calls, about {fmt_seconds(seconds)}, cost {cost} "
                    "(cached calls cost nothing)")
         return out
 
@@ -151,38 +176,20 @@ def pick_prompt(suite: Suite, prompt: str | None) -> PromptEntry:
 
 
 def prepare(
-    prompt: str | None,
-    suite: str | Path | Suite,
-    *,
-    model: str | None = None,
-    proposer: str | None = None,
-    budget: int = 200,
-    strategy: str = "auto",
-    seed: int = 0,
-    ratios: tuple[float, float, float] = DEFAULT_SPLIT,
-    answer_var: str | None = None,
-    metric: str = "pass",
-    max_tests: int | None = None,
-    task_provider: Provider | None = None,
-    split_var: str | None = None,
+    prompt: str | None, suite: str | Path | Suite, options: OptimizeOptions | None = None
 ) -> Setup:
     """Load and check everything; no model is called.
 
     Raises:
-        ConfigError: Unknown prompt, strategy or metric, missing variables, unsupported
-            parameters, too few tests.
+        ConfigError: Unknown prompt, missing variables, unsupported parameters, too few tests,
+            a budget too small for the seed's validation score and the test report.
     """
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if metric not in METRICS:
-        raise ConfigError(f"unknown metric {metric!r}; choose pass (pass rate) or score")
-    if budget < 1:
-        raise ConfigError(f"--budget must be at least 1, got {budget}")
+    opts = options or OptimizeOptions()
     loaded = suite if isinstance(suite, Suite) else load_suite(suite)
     entry = pick_prompt(loaded, prompt)
     seed_prompt = SeedPrompt.of(entry.template)
-    answer_var = answer_var or loaded.optimize.answer_var  # --answer-var, else the suite's
-    examples = load_examples(loaded.tests, seed_prompt.variables, answer_var, max_tests)
+    answer_var = opts.answer_var or loaded.optimize.answer_var  # --answer-var, else the suite's
+    examples = load_examples(loaded.tests, seed_prompt.variables, answer_var, opts.max_tests)
     missing: dict[str, list[str]] = {}
     for e in examples:
         for name in entry.template.missing(e.vars):
@@ -191,28 +198,50 @@ def prepare(
                 rows.append(e.test.source or f"tests[{e.index}]")
     if missing:
         raise MissingVariableError(sorted(missing), loaded.path, where=missing)
-    splits = (splits_by_variable(examples, split_var, seed) if split_var
-              else make_splits(examples, ratios, seed))
-    ratios = splits.ratios
+    splits = (splits_by_variable(examples, opts.split_var, opts.seed) if opts.split_var
+              else make_splits(examples, opts.ratios, opts.seed))
     entries = loaded.providers
-    pid = model or (entries[0].id if entries else "local:gemma3-270m")
-    config = next((p.config for p in entries if p.id == pid), {})
-    provider = task_provider or create_provider(pid, dict(config))
-    provider.check_params(entry.template.params)
+    pid = opts.model or (entries[0].id if entries else "local:gemma3-270m")
+    chosen_entry = next((p for p in entries if p.id == pid), None)
+    # The provider's generation keys (suite config) become its config_params: the candidates'
+    # calls use them under the prompt's own params.
+    config = {**chosen_entry.config, **chosen_entry.params.given()} if chosen_entry else {}
+    provider = opts.task_provider or create_provider(pid, config)
+    provider.check_params(provider.config_params.merged(entry.template.params))
     is_local = provider.id.startswith("local:")
     concurrency = 1 if is_local or loaded.options.delay_ms else loaded.options.max_concurrency
-    chosen = proposer or (pid if strategy in PROPOSING else None)
+    chosen = opts.proposer or (pid if opts.strategy in PROPOSING else None)
     candidate = Candidate.seed(seed_prompt)
     plan = Plan(
         suite_path=str(loaded.path) if loaded.path else None, prompt_label=_label(entry, loaded),
         seed_hash=entry.template.content_hash, task_model=provider.id, proposer=chosen,
-        strategy=strategy, metric=metric, seed=seed, budget=budget, ratios=ratios,
-        sizes=splits.sizes(), reference_source=reference_summary([*splits.train]),
+        strategy=opts.strategy, metric=opts.metric, seed=opts.seed, budget=opts.budget,
+        ratios=splits.ratios, sizes=splits.sizes(),
+        reference_source=reference_summary([*splits.train]),
         components=len(ablation_candidates(candidate)) + 1,
         est_seconds_per_call=(LOCAL_SECONDS if is_local else REMOTE_SECONDS / concurrency),
         price_per_call=_price(provider.id, seed_prompt, splits, entry),
     )
     return Setup(loaded, entry, seed_prompt, splits, provider, dict(config), concurrency, plan)
+
+
+def budget_problem(plan: Plan) -> str:
+    """Why ``plan``'s budget is too small (call only when it is)."""
+    return (f"--budget {plan.budget} is too small: the minimum is {plan.min_budget} "
+            f"({plan.sizes['val']} to score the seed on the validation examples and "
+            f"{plan.report_reserve} reserved for the test report: the seed and the best prompt "
+            f"on the {plan.sizes['test']} test examples); raise --budget, or use fewer tests "
+            "(--max-tests, --split)")
+
+
+def check_budget(plan: Plan) -> None:
+    """Refuse a budget that cannot score the seed on validation and pay the test report.
+
+    Raises:
+        ConfigError: The budget is below :attr:`Plan.min_budget`.
+    """
+    if plan.budget < plan.min_budget:
+        raise ConfigError(budget_problem(plan))
 
 
 def _label(entry: PromptEntry, suite: Suite) -> str:
@@ -240,16 +269,18 @@ def _price(model: str, seed: SeedPrompt, splits: Splits, entry: PromptEntry) -> 
 def plan_optimization(
     prompt: str | None = None,
     suite: str | Path | Suite = "promptwork.yaml",
-    *,
-    split: str | tuple[float, float, float] | None = None,
-    **options: Any,
+    options: OptimizeOptions | None = None,
+    **changes: Any,
 ) -> Plan:
     """The plan of an optimization (``--dry-run``): makes no model call.
 
-    Takes the same options as :func:`promptwork.optimizer.optimize` (those that shape the plan).
+    Takes the options of :func:`promptwork.optimizer.optimize`, as an :class:`OptimizeOptions`
+    and/or keyword arguments (an unknown name raises ``TypeError``).
     """
-    ratios = parse_split(split) if isinstance(split, str) else (split or DEFAULT_SPLIT)
-    keys = ("model", "proposer", "budget", "strategy", "seed", "answer_var", "metric",
-            "max_tests", "task_provider", "split_var")
-    return prepare(prompt, suite, ratios=ratios,
-                   **{k: v for k, v in options.items() if k in keys}).plan
+    return prepare(prompt, suite, OptimizeOptions.of(options, **changes)).plan
+
+
+def fmt_seconds(seconds: float) -> str:
+    if seconds < 90:
+        return f"{math.ceil(seconds)} s"
+    return f"{seconds / 60:.1f} min"

@@ -1,109 +1,26 @@
-"""What an optimization reports: test scores with intervals, the paired test, the diff, the
-ablation table, the provenance written into the best prompt's front matter, and terminal tables.
+"""What an optimization reports in the terminal, and the provenance written into the best
+prompt's front matter. (The result types live in :mod:`promptwork.optimizer.result`, the
+ablation in :mod:`promptwork.optimizer.ablation`; they are re-exported here.)
 """
 
 from __future__ import annotations
 
-import difflib
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from promptwork.optimizer.budget import ExampleScore
-from promptwork.optimizer.candidate import Candidate, Evaluator
-from promptwork.optimizer.data import Example
-from promptwork.optimizer.state import mean_of
+from promptwork.optimizer.ablation import AblationRow, ablation, ablation_candidates
+from promptwork.optimizer.result import OptimizeResult, SplitScore, paired_test, text_diff
 from promptwork.optimizer.strategies.components import short
-from promptwork.stats import PassFailComparison, compare_pass_fail, wilson_interval
 
-if TYPE_CHECKING:
-    from promptwork.optimizer.api import OptimizeResult
+__all__ = ["AblationRow", "SplitScore", "ablation", "ablation_candidates", "paired_test",
+           "provenance_header", "read_provenance", "render", "text_diff"]
 
 PROVENANCE_MARK = "# promptwork optimize"
-
-
-@dataclass(frozen=True)
-class SplitScore:
-    """A prompt's result on a split: passes, mean metric, 95% Wilson interval of the pass rate."""
-
-    passed: int
-    n: int
-    mean: float
-    low: float
-    high: float
-
-    @classmethod
-    def of(cls, scores: Sequence[ExampleScore], metric: str) -> SplitScore:
-        passed = sum(1 for s in scores if s.passed)
-        low, high = wilson_interval(passed, len(scores))
-        return cls(passed, len(scores), mean_of(scores, metric), low, high)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"passed": self.passed, "n": self.n, "mean": round(self.mean, 4),
-                "ci95": [round(self.low, 4), round(self.high, 4)]}
-
-
-def paired_test(seed: Sequence[ExampleScore], best: Sequence[ExampleScore]) -> PassFailComparison:
-    """Exact McNemar test of best (B) against seed (A) on the same examples."""
-    return compare_pass_fail([s.passed for s in seed], [s.passed for s in best])
-
-
-@dataclass(frozen=True)
-class AblationRow:
-    """One component of the best prompt and what it is worth.
-
-    Attributes:
-        component: The component's text (or ``the N demos``).
-        kind: ``sentence``, ``demo``, ``block`` or ``demos``.
-        without: The score of the best prompt without it.
-        contribution: The best prompt's score minus ``without``.
-    """
-
-    component: str
-    kind: str
-    without: float
-    contribution: float
-
-
-def ablation_candidates(best: Candidate) -> list[tuple[str, str, Candidate]]:
-    """(component, kind, the best prompt without it) for each removable part."""
-    out = []
-    layout = best.layout
-    for i in layout.droppable():
-        seg = layout.segments[i]
-        out.append((seg.text, seg.kind, best.derive(layout=layout.drop(i), origin="ablation",
-                                                   note=f"without {short(seg.text)!r}")))
-    if best.demos:
-        n = len(best.demos)
-        out.append((f"the {n} inserted demo{'s' if n != 1 else ''}", "demos",
-                    best.derive(demos=(), origin="ablation", note="without demos")))
-    return out
-
-
-async def ablation(
-    best: Candidate, evaluator: Evaluator, examples: Sequence[Example], metric: str
-) -> list[AblationRow]:
-    """Each component's contribution: the best prompt's score minus its score without it."""
-    parts = ablation_candidates(best)
-    scored = await evaluator.score_many([(best, examples), *((c, examples) for *_, c in parts)])
-    full = mean_of(scored[0], metric)
-    rows = []
-    for (text, kind, _), scores in zip(parts, scored[1:], strict=True):
-        score = mean_of(scores, metric)
-        rows.append(AblationRow(text, kind, score, full - score))
-    return rows
-
-
-def text_diff(seed: str, best: str) -> str:
-    """Unified diff from the seed's body to the best body."""
-    return "".join(difflib.unified_diff(
-        seed.splitlines(keepends=True), best.splitlines(keepends=True), "seed", "best"))
 
 
 def provenance_header(provenance: Mapping[str, Any]) -> str:
@@ -188,16 +105,14 @@ def render(result: OptimizeResult) -> Group:
                       style="bold"))
     if diff:
         parts.append(Text(diff))
+    if result.ablation_skipped:
+        parts.append(Text(f"ablation: {result.ablation_skipped} component(s) not measured, the "
+                          "budget was used up (raise --budget to measure them)", style="dim"))
     budget = result.budget
     parts.append(Text(
-        f"task-model calls: {budget['used']} of {budget['limit']} for the search "
+        f"task-model calls: {result.calls_used} of the budget of {budget['limit']}: "
+        f"{budget['used']} for the search "
         f"({max(0, budget['used'] - budget['model_requests'])} answered from the cache), "
-        f"{result.report_calls} for the test report; proposer calls: {budget['proposer_calls']}",
-        style="dim"))
+        f"{result.report_calls} for the test report and ablation; proposer calls: "
+        f"{budget['proposer_calls']}", style="dim"))
     return Group(*parts)
-
-
-def fmt_seconds(seconds: float) -> str:
-    if seconds < 90:
-        return f"{math.ceil(seconds)} s"
-    return f"{seconds / 60:.1f} min"

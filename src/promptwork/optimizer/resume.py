@@ -25,6 +25,7 @@ _NAMES = {
     "proposer": "proposer", "strategy": "strategy", "metric": "metric", "seed": "seed",
     "budget": "budget", "split": "split", "examples": "split of the tests",
     "answer_var": "answer variable", "references": "reference answers",
+    "search_budget": "search budget (the test report is reserved from --budget since this run)",
 }
 
 
@@ -39,7 +40,7 @@ def plan_key(setup: Setup, answer_var: str | None = None) -> dict[str, Any]:
         "split": plan.split_dict(),
         "examples": hashlib.sha256(json.dumps(members).encode()).hexdigest()[:16],
         "answer_var": answer_var or setup.suite.optimize.answer_var,
-        "references": plan.reference_source,
+        "references": plan.reference_source, "search_budget": plan.search_budget,
     }
     loaded: dict[str, Any] = json.loads(json.dumps(key))
     return loaded
@@ -129,7 +130,7 @@ def open_history(
     fingerprint = setup.suite.fingerprint()
     if resume is not None:
         return recorder, recorder.attach(find_run(store, key, fingerprint, resume))
-    recorder.start(fingerprint, plan.suite_path, plan.budget + plan.report_calls_max,
+    recorder.start(fingerprint, plan.suite_path, plan.budget,
                    {"prompt": plan.prompt_label, "plan": key},
                    f"optimize {plan.prompt_label} (running)")
     return recorder, 0

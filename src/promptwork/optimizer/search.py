@@ -128,7 +128,7 @@ def _clearly_worse(
     worse = better = 0
     for e in examples:
         mine, theirs = cache.peek(cand.hash, e.index), cache.peek(leader.hash, e.index)
-        if mine is None or theirs is None:
+        if mine is None or theirs is None or not (mine.graded and theirs.graded):
             continue
         diff = mine.value(metric) - theirs.value(metric)
         worse += diff < 0

@@ -106,7 +106,9 @@ class SearchState:
 
 
 def mean_of(scores: Sequence[ExampleScore], metric: str) -> float:
-    return math.fsum(s.value(metric) for s in scores) / len(scores) if scores else 0.0
+    """Mean metric over the graded examples (errors, which have no verdict, are left out)."""
+    graded = [s for s in scores if s.graded]
+    return math.fsum(s.value(metric) for s in graded) / len(graded) if graded else 0.0
 
 
 class Strategy(Protocol):

@@ -50,7 +50,7 @@ class AnthropicProvider(HttpProvider):
     """
 
     capabilities = Capabilities(chat=True, completion=False, streaming=True)
-    supported_params = frozenset({"temperature", "top_p", "max_tokens", "stop"})
+    supported_params = frozenset({"temperature", "top_p", "top_k", "max_tokens", "stop"})
 
     def __init__(self, id: str, label: str | None, **kwargs: Any):
         super().__init__(id, label, sdk=require("anthropic", "anthropic"), **kwargs)
@@ -81,6 +81,8 @@ class AnthropicProvider(HttpProvider):
             request["temperature"] = params.temperature
         if params.top_p is not None:
             request["top_p"] = params.top_p
+        if params.top_k is not None:
+            request["top_k"] = params.top_k
         if params.stop:
             request["stop_sequences"] = list(params.stop)
         return request

@@ -36,6 +36,9 @@ class Provider(ABC):
 
     capabilities: ClassVar[Capabilities] = Capabilities()
     supported_params: ClassVar[frozenset[str]] = COMMON_PARAMS
+    #: Generation parameters written in its config (promptfoo's ``config: {temperature: 0}``):
+    #: the defaults that a call's own params override (set by ``create_provider``).
+    config_params: Params = Params()
 
     def __init__(self, id: str, label: str | None = None):
         self.id = id

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from promptwork.providers.base import COMMON_PARAMS, Provider, Stopwatch
-from promptwork.types import Capabilities, Completion, Params, RenderedPrompt, Usage
+from promptwork.providers.base import Provider, Stopwatch
+from promptwork.types import PARAM_NAMES, Capabilities, Completion, Params, RenderedPrompt, Usage
 
 
 class EchoProvider(Provider):
     """Returns the prompt: its text when plain, else the messages as JSON (as promptfoo does)."""
 
     capabilities = Capabilities(chat=True, completion=True)
-    supported_params = COMMON_PARAMS | {
-        "frequency_penalty", "presence_penalty", "response_schema", "logprobs",
-    }
+    #: It ignores them all, so a suite written for a real model checks its templates as is.
+    supported_params = frozenset(PARAM_NAMES)
 
     async def complete(self, prompt: RenderedPrompt, params: Params) -> Completion:
         watch = Stopwatch()

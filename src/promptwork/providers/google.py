@@ -67,7 +67,8 @@ def generation_config(params: Params, system: str, sdk_fields: set[str]) -> dict
     if system:
         config["system_instruction"] = system
     names = {
-        "temperature": "temperature", "top_p": "top_p", "max_tokens": "max_output_tokens",
+        "temperature": "temperature", "top_p": "top_p", "top_k": "top_k",
+        "max_tokens": "max_output_tokens",
         "seed": "seed", "frequency_penalty": "frequency_penalty",
         "presence_penalty": "presence_penalty",
     }
@@ -82,7 +83,9 @@ def generation_config(params: Params, system: str, sdk_fields: set[str]) -> dict
         field = "response_json_schema" if "response_json_schema" in sdk_fields else (
             "response_schema"
         )
-        config[field] = params.response_schema
+        config[field] = params.bare_schema()
+    elif params.json_object:
+        config["response_mime_type"] = "application/json"
     if params.logprobs:
         config["response_logprobs"] = True
     return config
@@ -101,7 +104,8 @@ class GoogleProvider(HttpProvider):
         chat=True, completion=False, streaming=True, json_schema=True, logprobs=True
     )
     supported_params = COMMON_PARAMS | {
-        "frequency_penalty", "presence_penalty", "response_schema", "logprobs",
+        "frequency_penalty", "presence_penalty", "response_schema", "logprobs", "top_k",
+        "json_object",
     }
 
     def __init__(self, id: str, label: str | None, **kwargs: Any):

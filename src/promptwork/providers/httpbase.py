@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
+import json
 import os
+import re
 import ssl
 import weakref
 from abc import abstractmethod
@@ -88,7 +91,8 @@ def check_config_keys(config: Mapping[str, Any], allowed: Iterable[str], where: 
     if unknown:
         raise ConfigError(
             f"{where}: unknown config key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(allowed))} (generation parameters go under params)"
+            f"allowed: {', '.join(sorted(allowed))}, and generation parameters (temperature, "
+            "max_tokens, top_p, stop, seed, response_format...)"
         )
 
 
@@ -196,6 +200,22 @@ async def collect(events: AsyncIterator[str | T], on_text: Callable[[str], objec
     return final
 
 
+#: Header names that carry credentials: never part of a cache key (not even hashed).
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|session|passw|credential|signature",
+                            re.IGNORECASE)
+_SECRET_VALUE = re.compile(r"\b(sk-|AIza|bearer\s|basic\s)", re.IGNORECASE)
+
+
+def headers_digest(headers: Mapping[str, str]) -> str | None:
+    """A digest of the custom request headers, for cache keys; credentials are left out (by
+    name, and any value that looks like a key). ``None`` when no header is left."""
+    kept = sorted((name.lower(), value) for name, value in headers.items()
+                  if not _SECRET_HEADER.search(name) and not _SECRET_VALUE.search(value))
+    if not kept:
+        return None
+    return hashlib.sha256(json.dumps(kept).encode()).hexdigest()[:16]
+
+
 class HttpProvider(Provider):
     """Base of the SDK-backed HTTP providers: client per event loop, errors, streaming, cost.
 
@@ -237,7 +257,12 @@ class HttpProvider(Provider):
         self._client_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
 
     def cache_identity(self) -> dict[str, Any]:
-        return {"provider": self.id, "base_url": self.settings.display_url(), "model": self.model}
+        identity = {"provider": self.id, "base_url": self.settings.display_url(),
+                    "model": self.model}
+        digest = headers_digest(self.settings.headers)
+        if digest is not None:  # custom headers can change the answer (routing, versions...)
+            identity["headers"] = digest
+        return identity
 
     def describe(self) -> dict[str, Any]:
         return {**self.cache_identity(), "timeout": self.settings.timeout}

@@ -244,4 +244,6 @@ def json_object(text: str, scrub: Scrubber, where: str) -> dict[str, Any]:
         raise invalid(scrub, where, what, text) from None
     if not isinstance(data, dict):
         raise invalid(scrub, where, "response is not a JSON object", text)
+    if data.get("error"):  # some servers and proxies answer 200 with an error body
+        raise status_error(scrub, where, None, data)
     return data

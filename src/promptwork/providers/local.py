@@ -32,7 +32,7 @@ from promptwork.types import (
 )
 
 DEFAULT_MAX_TOKENS = 256
-_LOAD_KEYS = ("n_ctx", "n_threads", "n_threads_batch", "n_batch", "seed")
+_LOAD_KEYS = ("n_ctx", "n_threads", "n_threads_batch", "n_batch")
 _OPTION_KEYS = (*_LOAD_KEYS, "mode", "decoding", "batch_width", "workers")
 #: Prompts handed to the batch decoder at once (it decodes ``batch_width`` of them together).
 GROUP_SIZE = 64
@@ -69,7 +69,7 @@ class LocalProvider(Provider):
         {
             "temperature", "top_p", "max_tokens", "stop", "seed",
             "frequency_penalty", "presence_penalty", "response_schema", "logprobs",
-            "top_logprobs",
+            "top_logprobs", "top_k", "json_object",
         }
     )
 
@@ -87,7 +87,8 @@ class LocalProvider(Provider):
         if unknown:
             raise ConfigError(
                 f"unknown option(s) for {id}: {', '.join(unknown)}; "
-                f"allowed: {', '.join(_OPTION_KEYS)}"
+                f"allowed: {', '.join(_OPTION_KEYS)}, and generation parameters (temperature, "
+                "max_tokens, top_p, top_k, stop, seed, response_format...)"
             )
         self.decoding = str(config.get("decoding", "batched"))
         if self.decoding not in ("batched", "sequential"):
@@ -124,9 +125,8 @@ class LocalProvider(Provider):
             # Without this llama.cpp uses every core for prompt processing.
             "n_threads_batch": int(config.get("n_threads_batch", threads)),
         }
-        for key in ("n_batch", "seed"):
-            if key in config:
-                self.settings[key] = int(config[key])
+        if "n_batch" in config:
+            self.settings["n_batch"] = int(config["n_batch"])
         mode = config.get("mode")
         if mode not in (None, "chat", "completion"):
             raise ConfigError(f"{id}: mode must be 'chat' or 'completion', got {mode!r}")
@@ -241,18 +241,18 @@ class LocalProvider(Provider):
             "max_tokens": params.max_tokens or DEFAULT_MAX_TOKENS,
             "stream": stream,
         }
-        for name in ("temperature", "top_p", "seed", "frequency_penalty", "presence_penalty"):
+        for name in ("temperature", "top_p", "top_k", "seed", "frequency_penalty",
+                     "presence_penalty"):
             value = getattr(params, name)
             if value is not None:
                 kw[name] = value
         if params.stop:
             kw["stop"] = list(params.stop)
-        if params.response_schema is not None:
+        schema = params.bare_schema()
+        if schema is not None:
             from llama_cpp.llama_grammar import LlamaGrammar
 
-            kw["grammar"] = LlamaGrammar.from_json_schema(
-                json.dumps(params.response_schema), verbose=False
-            )
+            kw["grammar"] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
         return kw
 
     def _call(
@@ -271,6 +271,7 @@ class LocalProvider(Provider):
             from llama_cpp import LogitsProcessorList
 
             kw["logits_processor"] = LogitsProcessorList([recorder.see_logits])
+        _whole_runs(llama, llama.tokenize(text.encode(), special=True))
         try:
             return llama.create_completion(prompt=text, **kw)
         except ValueError as exc:
@@ -306,7 +307,7 @@ class LocalProvider(Provider):
         )
 
     async def complete(self, prompt: RenderedPrompt, params: Params) -> Completion:
-        if self.decoding == "batched" and params.response_schema is None:
+        if self.decoding == "batched" and params.bare_schema() is None:
             result = (await self.complete_batch([(prompt, params)]))[0]
             if isinstance(result, ProviderError):
                 raise result
@@ -339,7 +340,7 @@ class LocalProvider(Provider):
         out: list[Completion | ProviderError | None] = [None] * len(requests)
         batchable: list[int] = []
         for i, (prompt, params) in enumerate(requests):
-            if params.response_schema is not None:
+            if params.bare_schema() is not None:
                 try:
                     out[i] = self._complete_sync(prompt, params)
                 except ProviderError as exc:
@@ -410,6 +411,26 @@ class LocalProvider(Provider):
             loop.call_soon_threadsafe(on_text, piece)
 
         return await self._pool.run(self._stream_sync, prompt, params, forward)
+
+
+def _whole_runs(llama: Any, tokens: list[int]) -> None:
+    """Make ``create_completion`` decode no one-token run of ``tokens``.
+
+    It reuses the longest prefix it still holds and decodes the rest in ``n_batch`` runs; a run
+    of one token takes another attention kernel than the lone decode (see
+    :func:`promptwork.providers.local_batch.pieces`), so it is given back a token of the cached
+    prefix instead.
+    """
+    held = 0
+    for a, b in zip(llama.input_ids[:llama.n_tokens], tokens, strict=False):
+        if a != b:
+            break
+        held += 1
+    keep = min(held, len(tokens) - 2)
+    if keep > 0 and (len(tokens) - keep) % llama.n_batch == 1:
+        keep -= 1
+    if keep < llama.n_tokens:
+        llama.n_tokens = max(0, keep)
 
 
 def _token_text(llama: Any, token: int) -> str:

@@ -4,15 +4,32 @@ Many cells of one template share a long prompt prefix and ask for a few tokens e
 them one by one pays the fixed per-call cost every time; here a group of prompts is decoded
 together:
 
-- the group's common token prefix is decoded once into a reserved sequence and copied (shared,
-  not recomputed: the KV cache is unified) into each slot; longer prefixes that only some
-  prompts share (:mod:`promptwork.providers.local_prefixes`) get reserved sequences too;
+- the group's common token prefix is decoded once into a reserved sequence and copied into each
+  slot; longer prefixes that only some prompts share (:mod:`promptwork.providers.local_prefixes`)
+  get reserved sequences too;
 - up to ``width`` sequences advance together, one ``llama_decode`` per step, logits requested
   only at the positions we sample from;
 - a finished sequence frees its slot at once for the next prompt of the group (continuous
   batching);
-- every sequence samples with its own random generator seeded from its request, so a cell's
-  sampled answer does not depend on which other cells share its batch.
+- every sequence samples with its own random generator seeded from its request.
+
+Batch invariance: a cell's answer is the one its prompt gets decoded alone from an empty cache,
+bit for bit, whatever shares its batch, the worker layout or the thread count
+(``bench/embedded/invariance.py`` measures it; ``tests/providers/test_local_invariance.py`` holds
+it). What it takes, each measured:
+
+- the model is loaded without the kernels whose result for a row depends on the number of rows
+  (:func:`promptwork.providers.local_models.load_llama`);
+- every sequence has its own KV stream (``kv_unified = False``): its cells sit at the same
+  indices as in a lone decode, so attention sums run in the same order (in a unified cache they
+  sit among other sequences' cells, and the SIMD lanes of the sums pair them differently);
+- a prompt is decoded in its own ``llama_decode`` calls (the cache splits a mixed batch into
+  per-sequence slices of equal length, which cut prompts anywhere), generation steps decode one
+  token per sequence, as a lone decode does;
+- no run of prompt tokens is a single token (:func:`pieces`): llama.cpp computes a one-token
+  attention product with another kernel than a several-token one. Shared prefixes stop two
+  tokens before the shortest prompt for the same reason; where they are cut is otherwise free,
+  as a token's arithmetic does not depend on the others in its ``llama_decode``.
 
 A prompt that cannot run (longer than the context) is that request's error; the rest finish.
 """
@@ -33,7 +50,33 @@ from promptwork.providers.local_prefixes import common_prefix, shared_heads
 from promptwork.types import Params, TokenLogprob
 
 #: Reserved sequences for prefixes shared by part of a group (see ``local_prefixes``).
-HEAD_SEQS = 8
+HEAD_SEQS = 4
+#: KV cells of each sequence's stream in a batched context: its prompt and answer must fit
+#: (longer requests decode alone, on the model's own context, with the same arithmetic).
+STREAM_CELLS = 512
+#: Tokens per ``llama_decode`` (the context's batch and micro-batch size).
+CHUNK = 512
+
+
+def pieces(n: int, limit: int = CHUNK) -> list[tuple[int, int]]:
+    """``[start, end)`` runs of at most ``limit`` tokens covering ``n`` tokens, none of exactly
+    one token unless ``n`` is 1 (a one-token run takes another attention kernel)."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    while start < n:
+        size = min(limit, n - start)
+        if n - start - size == 1:
+            size -= 1
+        out.append((start, start + size))
+        start += size
+    return out
+
+
+def shareable(prefix_len: int, shortest: int) -> int:
+    """How much of a prefix of ``prefix_len`` tokens to decode once and share: none, or at least
+    two tokens and leaving each prompt at least two of its own (no one-token runs)."""
+    n = min(prefix_len, shortest - 2)
+    return n if n >= 2 else 0
 
 
 @dataclass
@@ -86,11 +129,11 @@ class BatchDecoder:
     Args:
         llama: The loaded ``llama_cpp.Llama`` (its model weights are shared, not copied).
         width: Sequences decoded together.
-        n_ctx: KV cache size shared by all sequences (the prefix is stored once).
+        n_ctx: KV cells of each sequence's own stream (prompt + answer).
         n_threads: Threads for generation and prompt processing.
     """
 
-    def __init__(self, llama: Any, width: int, n_ctx: int, n_threads: int):
+    def __init__(self, llama: Any, width: int, n_ctx: int = STREAM_CELLS, n_threads: int = 1):
         import llama_cpp
 
         self._lib = llama_cpp
@@ -101,13 +144,13 @@ class BatchDecoder:
         self._vocab = llama_cpp.llama_model_get_vocab(model)
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
         params = llama_cpp.llama_context_default_params()
-        params.n_ctx = n_ctx
-        params.n_batch = 512
-        params.n_ubatch = 512
         params.n_seq_max = width + 1 + HEAD_SEQS
+        params.n_ctx = n_ctx * params.n_seq_max
+        params.n_batch = CHUNK
+        params.n_ubatch = CHUNK
         params.n_threads = n_threads
         params.n_threads_batch = n_threads
-        params.kv_unified = True  # shared prefix cells are stored once; mixed lengths stay fast
+        params.kv_unified = False  # one stream per sequence: its cells where a lone decode has them
         params.swa_full = True
         params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
         from llama_cpp._utils import suppress_stdout_stderr
@@ -118,11 +161,11 @@ class BatchDecoder:
         if not self._ctx:
             raise ProviderError("llama.cpp could not create a batched context", kind="other")
         self._owns_ctx = True
-        self._setup(width, n_ctx // 2, HEAD_SEQS)
+        self._setup(width, n_ctx, HEAD_SEQS)
 
     def _setup(self, prefix_seq: int, seq_limit: int, head_seqs: int) -> None:
         self._mem = self._lib.llama_get_memory(self._ctx)
-        self._batch = self._lib.llama_batch_init(512, 0, 1)
+        self._batch = self._lib.llama_batch_init(CHUNK, 0, 1)
         self._prefix: list[int] = []
         self._prefix_seq = prefix_seq  # -1: no shared prefix (one sequence on a borrowed context)
         self._head_seqs = head_seqs
@@ -178,21 +221,18 @@ class BatchDecoder:
         return np.ctypeslib.as_array(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_float)),
                                      shape=(self.n_vocab,))
 
-    def _decode_run(self, tokens: Sequence[int], start: int, seq: int) -> None:
-        self._decode_runs([(tokens, start, seq)])
-
-    def _decode_runs(self, runs: Sequence[tuple[Sequence[int], int, int]]) -> None:
-        """Decode (tokens, first position, sequence) runs without logits, up to 512 tokens per
-        ``llama_decode`` whatever sequence they belong to."""
-        self._batch.n_tokens = 0
-        for tokens, start, seq in runs:
-            for k, tok in enumerate(tokens):
-                if self._batch.n_tokens == 512:
-                    self._decode()
-                    self._batch.n_tokens = 0
-                self._add(tok, start + k, seq, False)
-        if self._batch.n_tokens:
+    def _decode_run(self, tokens: Sequence[int], start: int, seq: int,
+                    logits: bool = False) -> int:
+        """Decode one sequence's tokens from position ``start``, alone in their ``llama_decode``
+        calls (:func:`pieces`); returns the batch index of the last token (its logits when
+        ``logits``)."""
+        idx = -1
+        for a, b in pieces(len(tokens)):
+            self._batch.n_tokens = 0
+            for k in range(a, b):
+                idx = self._add(tokens[k], start + k, seq, logits and k == len(tokens) - 1)
             self._decode()
+        return idx
 
     def _set_heads(self, requests: Sequence[Request], runnable: list[int], base: int) -> int:
         """Decode the heads that part of the group shares; returns the cells they hold."""
@@ -203,21 +243,19 @@ class BatchDecoder:
         if self._prefix_seq < 0 or len(runnable) < 3:
             return 0
         heads = []
-        room = (self.n_ctx - base) // 2  # the heads never take more than half the free cells
         for head in shared_heads([requests[i].tokens for i in runnable], base, self._head_seqs):
-            if len(head.tokens) - base <= room:
-                heads.append(head)
-                room -= len(head.tokens) - base
-        runs = []
-        for k, head in enumerate(heads):
+            shortest = min(len(requests[runnable[m]].tokens) for m in head.members)
+            n = shareable(len(head.tokens), shortest)
+            if n - base >= 2:  # no one-token runs: see pieces()
+                heads.append((head.tokens[:n], head.members))
+        for k, (tokens, members) in enumerate(heads):
             seq = first + k
             if base:
                 self._lib.llama_memory_seq_cp(self._mem, self._prefix_seq, seq, -1, -1)
-            runs.append((head.tokens[base:], base, seq))
-            for m in head.members:
-                self._heads[runnable[m]] = (seq, len(head.tokens))
-        self._decode_runs(runs)
-        return sum(len(h.tokens) - base for h in heads)
+            self._decode_run(tokens[base:], base, seq)
+            for m in members:
+                self._heads[runnable[m]] = (seq, len(tokens))
+        return sum(len(tokens) - base for tokens, _ in heads)
 
     def _set_prefix(self, prefix: list[int]) -> None:
         """Make the reserved sequence hold ``prefix``, reusing what it already holds."""
@@ -229,6 +267,8 @@ class BatchDecoder:
             if a != b:
                 break
             keep += 1
+        if len(prefix) - keep == 1:
+            keep -= 1  # no one-token runs: see pieces()
         self._lib.llama_memory_seq_rm(self._mem, self._prefix_seq, keep, -1)
         self._decode_run(prefix[keep:], keep, self._prefix_seq)
         self._prefix = list(prefix)
@@ -258,7 +298,11 @@ class BatchDecoder:
             z = x.astype(np.float64) / temperature
             keep = np.arange(self.n_vocab)
             top_p = params.top_p if params.top_p is not None else 0.95
-            if top_p < 1.0:
+            if params.top_k is not None and params.top_k < self.n_vocab:
+                keep = np.argpartition(-z, params.top_k - 1)[:params.top_k]
+                if top_p < 1.0:
+                    keep = keep[_nucleus(z[keep], top_p)]
+            elif top_p < 1.0:
                 keep = _nucleus(z, top_p)
             step = np.random.Generator(np.random.PCG64([slot.request.seed, len(gen)]))
             u = step.random(self.n_vocab)[keep]
@@ -294,47 +338,51 @@ class BatchDecoder:
                 runnable.append(i)
         if not runnable:
             return results
-        prefix = common_prefix([requests[i].tokens for i in runnable])
-        # A lone prompt is decoded from an empty cache, as create_completion does: an earlier
-        # group's prefix left in the cache would move its cells and change its numerics.
-        self._set_prefix(prefix if len(runnable) > 1 else [])
-        budget = self.n_ctx - len(prefix) - self._set_heads(requests, runnable, len(prefix))
-        per_seq = max(len(requests[i].tokens) - len(prefix) + requests[i].max_tokens
-                      for i in runnable)
-        width = max(1, min(self.width, len(runnable), budget // max(1, per_seq)))
+        lists = [requests[i].tokens for i in runnable]
+        shared = shareable(len(common_prefix(lists)), min(len(t) for t in lists))
+        # A lone prompt is decoded from an empty cache, as create_completion does.
+        prefix = lists[0][:shared] if len(runnable) > 1 else []
+        self._set_prefix(prefix)
+        self._set_heads(requests, runnable, len(prefix))
+        width = max(1, min(self.width, len(runnable)))
         queue = deque(runnable)
         slots: dict[int, _Slot] = {}
         while queue or slots:
             for s in range(width):
-                if s not in slots and queue:
-                    slots[s] = self._start(s, requests, results, queue.popleft(), len(runnable))
-            if sum(len(slot.feed) for slot in slots.values()) > 512:
-                # Long suffixes: decode all but their last token on their own first.
-                for slot in slots.values():
-                    if len(slot.feed) > 1:
-                        self._flush_suffix(slot)
+                while s not in slots and queue:
+                    # A new prompt is decoded on its own; its first token is sampled from it.
+                    slot = self._start(s, requests, results, queue.popleft(), len(runnable))
+                    idx = self._decode_run(slot.feed, slot.pos, s, logits=True)
+                    slot.pos += len(slot.feed)
+                    if not self._advance(slot, idx):
+                        slots[s] = slot
+            if not slots:
+                continue
+            # One generation step: one token per sequence, as in a lone decode.
             self._batch.n_tokens = 0
-            sample_at: dict[int, int] = {}
-            for s, slot in slots.items():
-                feed = slot.feed
-                for j, tok in enumerate(feed):
-                    idx = self._add(tok, slot.pos + j, s, j == len(feed) - 1)
-                sample_at[s] = idx
-                slot.pos += len(feed)
+            sample_at = {s: self._add(slot.feed[0], slot.pos, s, True)
+                         for s, slot in slots.items()}
             self._decode()
             for s, idx in sample_at.items():
                 slot = slots[s]
-                logits = self._logits(idx)
-                token, logprob = self._sample(slot, logits)
-                params = slot.request.params
-                top = top_logprobs(logits, params.top_logprobs) if (
-                    params.logprobs and params.top_logprobs) else None
-                if self._step(slot, token, logprob, top):
-                    self._finish(slot)
+                slot.pos += 1
+                if self._advance(slot, idx):
                     del slots[s]
-                else:
-                    slot.feed = [token]
         return results
+
+    def _advance(self, slot: _Slot, idx: int) -> bool:
+        """Sample the next token of ``slot`` from the logits at batch index ``idx``; True (and
+        the slot freed) when its sequence is finished."""
+        logits = self._logits(idx)
+        token, logprob = self._sample(slot, logits)
+        params = slot.request.params
+        top = top_logprobs(logits, params.top_logprobs) if (
+            params.logprobs and params.top_logprobs) else None
+        if self._step(slot, token, logprob, top):
+            self._finish(slot)
+            return True
+        slot.feed = [token]
+        return False
 
     def _start(self, s: int, requests: Sequence[Request], results: list[Result], i: int,
                group: int) -> _Slot:
@@ -347,12 +395,6 @@ class BatchDecoder:
             self._lib.llama_memory_seq_cp(self._mem, self._prefix_seq, s, -1, -1)
             start = len(self._prefix)
         return _Slot(s, requests[i], results[i], start)
-
-    def _flush_suffix(self, slot: _Slot) -> None:
-        head, last = slot.feed[:-1], slot.feed[-1:]
-        self._decode_run(head, slot.pos, slot.index)
-        slot.pos += len(head)
-        slot.feed = last
 
     def _step(self, slot: _Slot, token: int, logprob: float,
               top: list[tuple[int, float]] | None = None) -> bool:

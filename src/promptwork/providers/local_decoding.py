@@ -1,7 +1,10 @@
 """Where the embedded model decodes a group of prompts: alone, in this process, or in workers.
 
 - A lone prompt decodes on the model's own context (no batched context to create; the same
-  logits as on one, each prompt from an empty cache).
+  logits as on one, each prompt from an empty cache). So does a prompt too long for a batched
+  context's per-sequence stream (:data:`~promptwork.providers.local_batch.STREAM_CELLS`).
+- Every path gives a prompt the answer it gets alone (see
+  :mod:`promptwork.providers.local_batch`): where a group decodes changes its speed only.
 - Groups of at least :data:`WORKERS_FROM` prompts go to the worker processes when the layout
   has several (see :mod:`promptwork.providers.local_layout`).
 - Other groups decode in this process with every thread: splitting them costs more (IPC,
@@ -18,7 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from promptwork.errors import ProviderError
-from promptwork.providers.local_batch import BatchDecoder, Request, Result, logprob_pieces
+from promptwork.providers.local_batch import (
+    STREAM_CELLS,
+    BatchDecoder,
+    Request,
+    Result,
+    logprob_pieces,
+)
 from promptwork.providers.local_models import LoadedModel
 from promptwork.types import Completion, Params, Usage
 
@@ -33,14 +42,14 @@ class Decoding:
         model: The loaded model.
         path: Its GGUF file (worker processes load it themselves).
         width: Sequences decoded together.
-        n_ctx: The provider's context size (a batched context holds twice as much, at least
-            4096 cells: the shared prefix is stored once).
+        n_ctx: The provider's context size (a batched context gives each sequence
+            ``min(n_ctx, STREAM_CELLS)`` cells; longer requests decode alone).
         threads: Threads of in-process decoding.
     """
 
     def __init__(self, model: LoadedModel, path: Path, width: int, n_ctx: int, threads: int):
         self.model, self.path, self.width, self.threads = model, path, width, threads
-        self.n_ctx = max(4096, n_ctx * 2)
+        self.n_ctx = min(n_ctx, STREAM_CELLS)
 
     def _get(self, key: str, make: Callable[[], Any]) -> Any:
         extras = self.model.extras
@@ -77,6 +86,13 @@ class Decoding:
         """Decode ``batch``; ``workers()`` gives the layout's process count when it matters."""
         if len(batch) == 1 and self.lone_fits(batch[0]):
             return self.lone().run(batch)
+        long = {i for i, r in enumerate(batch)
+                if len(r.tokens) + r.max_tokens > self.n_ctx and self.lone_fits(r)}
+        if long:
+            rest = [r for i, r in enumerate(batch) if i not in long]
+            done = iter(self.run(rest, workers) if rest else [])
+            return [self.lone().run([r])[0] if i in long else next(done)
+                    for i, r in enumerate(batch)]
         if len(batch) >= WORKERS_FROM and (n := workers()) > 1:
             results: list[Result] = self.workers(n).run(batch)
             return results

@@ -156,6 +156,39 @@ def file_sha256(path: Path) -> str:
     return digest
 
 
+def load_llama(path: str, **settings: Any) -> Any:
+    """A ``llama_cpp.Llama`` whose arithmetic for a token does not depend on the batch around it.
+
+    Two CPU kernels of llama.cpp compute a row differently depending on how many rows a matrix
+    product has (measured with ``bench/embedded/invariance.py``): the *repacked* weight layouts
+    (taken for 4-row blocks, the rest row by row) and the *tiled* K-quant kernels (taken from 8
+    rows on). Both are turned off here: weights stay in their file layout
+    (``use_extra_bufts = False``, which llama-cpp-python does not expose, hence the short
+    substitution of its default parameters) and ``GGML_CPU_TILED_MM=0`` (read once per process,
+    at its first matrix product). What remains is one dot product per output value, the same
+    for a token alone or among others.
+    """
+    os.environ["GGML_CPU_TILED_MM"] = "0"
+    import llama_cpp  # imported late: loading llama.cpp costs ~0.2 s
+    import llama_cpp.llama_cpp as low
+    from llama_cpp._utils import suppress_stdout_stderr
+
+    defaults = low.llama_model_default_params
+
+    def file_layout() -> Any:
+        params = defaults()
+        params.use_extra_bufts = False
+        return params
+
+    low.llama_model_default_params = file_layout
+    try:
+        # llama.cpp writes notices straight to fd 2 even with verbose=False.
+        with suppress_stdout_stderr(disable=False):
+            return llama_cpp.Llama(model_path=path, verbose=False, **settings)
+    finally:
+        low.llama_model_default_params = defaults
+
+
 @dataclass
 class LoadedModel:
     """A loaded ``llama_cpp.Llama`` and the lock that serialises its use."""
@@ -234,12 +267,7 @@ class ModelPool:
         with self._lock:
             model = self._models.get(key)
             if model is None:
-                from llama_cpp import Llama  # imported late: loading llama.cpp costs ~0.2 s
-                from llama_cpp._utils import suppress_stdout_stderr
-
-                # llama.cpp writes notices straight to fd 2 even with verbose=False.
-                with suppress_stdout_stderr(disable=False):
-                    llama = Llama(model_path=str(path), verbose=False, **settings)
+                llama = load_llama(str(path), **settings)
                 model = LoadedModel(llama, threading.Lock(), path, settings)
                 self._models[key] = model
             return model

@@ -26,12 +26,9 @@ from promptwork.types import Params
 
 def _serve(conn: Connection, model_path: str, width: int, n_ctx: int) -> None:
     """Worker main loop: load the model once, then decode chunks until told to stop."""
-    from llama_cpp import Llama
-    from llama_cpp._utils import suppress_stdout_stderr
+    from promptwork.providers.local_models import load_llama
 
-    with suppress_stdout_stderr(disable=False):
-        llama = Llama(model_path=model_path, n_ctx=512, n_threads=1, n_threads_batch=1,
-                      verbose=False)
+    llama = load_llama(model_path, n_ctx=512, n_threads=1, n_threads_batch=1)
     decoder = BatchDecoder(llama, width, n_ctx, 1)
     conn.send("ready")
     while True:

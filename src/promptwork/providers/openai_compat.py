@@ -11,10 +11,11 @@ instead of surfacing as an SDK quirk.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from promptwork.errors import ConfigError
 from promptwork.providers.base import COMMON_PARAMS, Provider, Stopwatch
@@ -60,9 +61,9 @@ FLAVORS: dict[str, Flavor] = {
     "llamacpp": Flavor("llamacpp", "http://127.0.0.1:8080/v1", None, (), local=True),
 }
 
-_MODES = ("chat", "completion")
+_MODES = ("chat", "completion", "responses")
 _UNSUPPORTED_MODES = frozenset(
-    {"responses", "embedding", "embeddings", "assistant", "realtime", "image", "transcription",
+    {"embedding", "embeddings", "assistant", "realtime", "image", "transcription",
      "moderation", "chatkit", "agents", "codex"}
 )
 # Reasoning models reject max_tokens and want max_completion_tokens.
@@ -74,7 +75,8 @@ def _logprobs_of(items: object) -> list[TokenLogprob]:
     if not isinstance(items, list):
         return []
     return [
-        TokenLogprob(str(item.get("token", "")), float(item["logprob"]))
+        TokenLogprob(str(item.get("token", "")), float(item["logprob"]),
+                     tuple(_logprobs_of(item.get("top_logprobs"))))
         for item in items
         if isinstance(item, dict) and isinstance(item.get("logprob"), int | float)
     ]
@@ -106,9 +108,12 @@ class OpenAIProvider(HttpProvider):
         chat=True, completion=False, streaming=True, json_schema=True, logprobs=True
     )
     supported_params = COMMON_PARAMS | {
-        "frequency_penalty", "presence_penalty", "response_schema", "logprobs",
+        "frequency_penalty", "presence_penalty", "response_schema", "logprobs", "top_logprobs",
+        "json_object", "tools", "tool_choice", "reasoning_effort",
     }
     mode = "chat"
+    #: Config keys of this endpoint besides the connection keys (read by :meth:`configure`).
+    config_keys: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self, id: str, label: str | None, *, flavor: Flavor, stream_usage: bool = True,
@@ -117,10 +122,15 @@ class OpenAIProvider(HttpProvider):
         super().__init__(id, label, sdk=require("openai", "openai"), **kwargs)
         self.flavor = flavor
         self.free = flavor.local
+        if flavor.local:  # llama.cpp, vLLM and Ollama servers also take top_k
+            self.supported_params = type(self).supported_params | {"top_k"}  # type: ignore[misc]
         self.stream_usage = stream_usage
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "endpoint": self.mode}
+
+    def configure(self, config: dict[str, Any], where: str) -> None:
+        """Read the endpoint's own config keys (:attr:`config_keys`); none by default."""
 
     def _new_client(self) -> Any:
         return self._sdk.AsyncOpenAI(
@@ -156,8 +166,18 @@ class OpenAIProvider(HttpProvider):
             request["max_completion_tokens" if reasoning else "max_tokens"] = params.max_tokens
         if params.response_schema is not None:
             request["response_format"] = json_schema_format(params.response_schema)
+        elif params.json_object:
+            request["response_format"] = {"type": "json_object"}
         if params.logprobs:
             request["logprobs"] = True
+            if params.top_logprobs:
+                request["top_logprobs"] = params.top_logprobs
+        given = params.given()
+        # Sent as the API takes them (promptfoo passes them through the same way).
+        request.update({k: given[k] for k in ("tools", "tool_choice", "reasoning_effort")
+                        if k in given})
+        if params.top_k is not None:  # local servers' extension (the SDK has no argument)
+            request["extra_body"] = {"top_k": params.top_k}
         return request
 
     def _choice_text(self, choice: dict[str, Any], streaming: bool) -> str | None:
@@ -166,6 +186,9 @@ class OpenAIProvider(HttpProvider):
         if not isinstance(message, dict):
             return "" if streaming else None
         content = message.get("content")
+        if not streaming and not content and message.get("tool_calls"):
+            # A tool call is the answer: its JSON, as promptfoo shows it.
+            return json.dumps(message["tool_calls"])
         return content if isinstance(content, str) else ""
 
     def _choice_logprobs(self, choice: dict[str, Any]) -> list[TokenLogprob]:
@@ -279,6 +302,8 @@ class OpenAICompletionProvider(OpenAIProvider):
             request["max_tokens"] = params.max_tokens
         if params.logprobs:
             request["logprobs"] = 1
+        if params.top_k is not None:
+            request["extra_body"] = {"top_k": params.top_k}
         return request
 
     def _choice_text(self, choice: dict[str, Any], streaming: bool) -> str | None:
@@ -339,7 +364,8 @@ def _create(
     flavor: Flavor, model_id: str, rest: str, config: dict[str, Any], label: str | None
 ) -> Provider:
     mode, model = parse_model_id(flavor.prefix, rest)
-    check_config_keys(config, COMMON_CONFIG_KEYS | {"stream_usage"}, model_id)
+    cls = _provider_class(mode)
+    check_config_keys(config, COMMON_CONFIG_KEYS | {"stream_usage"} | cls.config_keys, model_id)
     require("openai", "openai")
     settings = read_settings(
         config, model_id, default_base_url=flavor.default_base_url,
@@ -350,11 +376,27 @@ def _create(
                                 settings.idle_timeout, settings.headers, settings.price)
     secrets = Secrets()
     api_key = read_api_key(secrets, config, model_id, flavor.key_vars, required=not flavor.local)
-    cls = OpenAICompletionProvider if mode == "completion" else OpenAIProvider
-    return cls(
+    provider = cls(
         model_id, label, flavor=flavor, stream_usage=bool(config.get("stream_usage", True)),
         model=model, settings=settings, api_key=api_key, secrets=secrets,
     )
+    provider.configure(config, model_id)
+    return provider
+
+
+def _provider_class(mode: str) -> type[OpenAIProvider]:
+    if mode == "responses":
+        from promptwork.providers.openai_responses import OpenAIResponsesProvider
+
+        return OpenAIResponsesProvider
+    return OpenAICompletionProvider if mode == "completion" else OpenAIProvider
+
+
+def create_flavored(
+    flavor: Flavor, model_id: str, rest: str, config: dict[str, Any], label: str | None
+) -> Provider:
+    """Factory for a server of ``flavor`` (the vendor presets of ``openai_vendors``)."""
+    return _create(flavor, model_id, rest, config, label)
 
 
 def create_openai(model_id: str, rest: str, config: dict[str, Any], label: str | None) -> Provider:

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from promptwork import __version__
 from promptwork.report.summary import ColumnSummary
 from promptwork.report.terminal import (
     CellView,
@@ -34,6 +33,7 @@ from promptwork.report.terminal import (
     truncate,
 )
 from promptwork.store import RunRecord
+from promptwork.version import __version__
 
 __all__ = ["CSP", "STYLE", "esc", "page_end", "page_start", "render_html", "svg_open"]
 

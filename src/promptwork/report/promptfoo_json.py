@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from promptwork import __version__
 from promptwork.report.summary import ColumnSummary
 from promptwork.store import RunRecord
+from promptwork.version import __version__
 
 __all__ = ["iso", "label_at", "promptfoo_result", "repeats_of", "write_json", "write_jsonl"]
 
@@ -136,7 +136,8 @@ def promptfoo_result(
         "error": error,
         "failureReason": failure,
         "success": bool(row.get("success")) and error is None,
-        "score": float(row.get("score") or 0.0),
+        # An error has no verdict, so no score (null), never a 0 that averages would count.
+        "score": None if error is not None or row.get("score") is None else float(row["score"]),
         "latencyMs": row.get("latency_ms") or 0,
         "gradingResult": _grading_result(grading),
         "namedScores": _named_scores(grading),
@@ -203,7 +204,7 @@ def write_json(
         _add_usage(usage, result["tokenUsage"])
         m = metrics.setdefault(result["promptIdx"], _empty_metrics())
         provider_ids.setdefault(result["promptIdx"], str(row.get("provider_id") or ""))
-        m["score"] += result["score"]
+        m["score"] += result["score"] or 0.0
         if result["failureReason"] == FAILURE_ERROR:
             m["testErrorCount"] += 1
         elif result["success"]:

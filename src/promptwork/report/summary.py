@@ -1,7 +1,9 @@
 """Per-column (prompt x provider) summaries of a run, computed from its stored rows.
 
-Pass rates come with 95% Wilson intervals; errors (failed model calls) are counted apart from
-failed checks and are excluded from the pass-rate denominator.
+Pass rates come with 95% Wilson intervals. There is one definition of the pass rate, used by the
+summary table and the run's last line alike (:func:`pass_rate`, :data:`RATE_MEANING`):
+passed cells over graded cells (passed + failed). Errors (failed model or grader calls, checks that
+crashed) have no verdict: they are counted apart and are not in the denominator.
 """
 
 from __future__ import annotations
@@ -11,6 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from promptwork.stats import percentile, wilson_interval
+
+#: What a pass rate is, in words (shown under the summary table and on the run's last line).
+RATE_MEANING = "pass rate = passed / graded (passed + failed); errors are counted apart"
+
+
+def pass_rate(passes: int, fails: int) -> float | None:
+    """Passed over graded cells; ``None`` when nothing was graded (errors are not graded)."""
+    graded = passes + fails
+    return passes / graded if graded else None
 
 
 @dataclass
@@ -43,7 +54,8 @@ class ColumnSummary:
 
     @property
     def pass_rate(self) -> float:
-        return self.passes / self.graded if self.graded else 0.0
+        """See :func:`pass_rate` (0 when nothing was graded)."""
+        return pass_rate(self.passes, self.fails) or 0.0
 
     @property
     def interval(self) -> tuple[float, float]:

@@ -77,7 +77,9 @@ def write_csv(
                 "output": row.get("output") or "",
                 "status": status,
                 "pass": "true" if status == "PASS" else "false",
-                "score": float(row.get("score") or 0.0),
+                # An error has no verdict, so no score: the cell is left empty.
+                "score": None if row.get("error") is not None or row.get("score") is None
+                else float(row["score"]),
                 "reason": (row.get("grading") or {}).get("reason", ""),
                 "error": row.get("error") or "",
                 "error_kind": row.get("error_kind") or "",

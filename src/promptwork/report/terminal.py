@@ -20,7 +20,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from promptwork.report.summary import ColumnSummary
+from promptwork.report.summary import RATE_MEANING, ColumnSummary
 from promptwork.sanitize import safe_text
 
 __all__ = [
@@ -330,7 +330,7 @@ def summary_table(columns: Sequence[ColumnSummary], *, title: str = "Summary") -
     """Per prompt x model: pass rate with 95% Wilson interval, mean score, errors, tokens, cost,
     latency p50/p95 and cached answers; the best pass rate is highlighted."""
     best = best_columns(columns)
-    table = Table(title=title)
+    table = Table(title=title, caption=RATE_MEANING)
     table.add_column("Prompt", overflow="fold")
     table.add_column("Model", overflow="fold")
     table.add_column("Pass rate [95% CI]", justify="right")
@@ -379,6 +379,10 @@ def metrics_table(reports: Sequence[Any], prompt_labels: Sequence[str],
                 for gold, row in zip(r.labels, r.matrix, strict=True) if any(row))
             table.add_row(Text(prompt), Text(model), "accuracy / macro-F1",
                           f"{r.accuracy:.1%} / {r.macro_f1:.3f}", Text(f"n={r.n}; {confusion}"))
+        elif d["type"] == "derived":
+            shown = f"{r.value:.4g}" if r.value is not None else "undefined"
+            table.add_row(Text(prompt), Text(model), Text(r.name), shown,
+                          Text(r.expression + (f" ({r.reason})" if r.reason else "")))
         else:
             flag = "" if r.passed else f" (below min {r.minimum:g})"
             table.add_row(Text(prompt), Text(model), f"distinct {r.n}-grams",

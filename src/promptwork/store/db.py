@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from promptwork.errors import ConfigError
@@ -16,7 +18,7 @@ STORE_DIR = ".promptwork"
 BUSY_TIMEOUT_MS = 30_000
 #: The newest migration's revision id (tests check it matches the migrations folder). Knowing it
 #: lets an up-to-date store open without importing Alembic (~70 ms of start-up).
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0003"
 
 
 def default_url(folder: str | Path) -> str:
@@ -28,8 +30,10 @@ def default_url(folder: str | Path) -> str:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    # The timeout first: switching a new file to WAL needs a lock that another process that is
+    # creating the same store may hold for a moment.
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode=WAL")
     # NORMAL is durable against process crashes (kill -9) in WAL mode; only an OS crash can
     # lose the last commits.
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -81,14 +85,66 @@ def current_revision(engine: Engine) -> str | None:
     return None if row is None else str(row[0])
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (no-op when it is current)."""
+#: Any fixed number: the PostgreSQL advisory lock that serialises migrations of one database.
+_PG_MIGRATION_LOCK = 0x70726F6D  # "prom"
+#: Next to a SQLite store file: held while the store is created or migrated.
+LOCK_NAME = "store.lock"
+
+
+def _revision(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    return None if row is None else str(row[0])
+
+
+_LOCK_NOTE = b"promptwork: held while the store next to it is created or migrated\n"
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path | None) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (blocking). No lock without a path, on
+    Windows, or where the file cannot be made (then opening the store reports the problem)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: SQLite's own busy timeout must do
+        fcntl = None  # type: ignore[assignment]
+    if path is None or fcntl is None:
+        yield
+        return
+    try:
+        fh = path.open("a+b")
+    except OSError:
+        yield
+        return
+    with fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            if fh.tell() == 0:  # append mode: at the end, so 0 means a new, empty file
+                fh.write(_LOCK_NOTE)
+                fh.flush()
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def migrate(engine: Engine, lock_file: Path | None = None) -> None:
+    """Bring the schema to the newest revision (no-op when it is current).
+
+    Safe when several processes open a fresh store at once: the schema is checked again, and
+    created at most once, under a lock (``lock_file`` for SQLite, an advisory lock held by the
+    migration's transaction for PostgreSQL).
+    """
     if current_revision(engine) == SCHEMA_HEAD:
         return
-    from alembic import command
+    with _file_lock(lock_file), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        if _revision(conn) == SCHEMA_HEAD:  # another process created it meanwhile
+            return
+        from alembic import command
 
-    cfg = _alembic_config()
-    with engine.begin() as conn:
+        cfg = _alembic_config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
@@ -141,7 +197,7 @@ def open_engine(url: str) -> Engine:
             cached[0].dispose()
             del _ENGINES[url]
         engine = make_engine(url)
-        migrate(engine)
+        migrate(engine, path.with_name(LOCK_NAME))
         ident = _file_id(path)
         if ident is not None:
             _ENGINES[url] = (engine, ident)

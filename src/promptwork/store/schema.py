@@ -66,7 +66,7 @@ results = Table(
     Column("error", Text),
     Column("error_kind", String(32)),
     Column("success", Boolean, nullable=False),
-    Column("score", Float, nullable=False),
+    Column("score", Float),  # NULL for an error cell: it has no verdict (migration 0003)
     Column("grading", JSON),
     Column("latency_ms", Float),
     Column("cost", Float),
@@ -75,6 +75,7 @@ results = Table(
     Column("cached", Boolean, nullable=False),
     Column("finish_reason", String(32)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("params", JSON),  # the generation parameters of the call (migration 0002)
     UniqueConstraint("run_id", "prompt_idx", "provider_idx", "test_idx", "repeat_idx",
                      name="uq_results_cell"),
 )

@@ -269,6 +269,24 @@ class Store:
                 res.c.repeat_idx == key.repeat, res.c.error.is_(None),
             ).values(success=grade.passed, score=grade.score, grading=grade.to_dict()))
 
+    def set_error(self, run_id: str, key: CellKey, error: str, kind: str) -> None:
+        """Turn a stored cell into an error (a cross-cell check whose grader call failed): no
+        verdict, no score; ``--resume`` redoes it."""
+        res = schema.results
+        with self.engine.begin() as conn:
+            conn.execute(update(res).where(
+                res.c.run_id == run_id, res.c.prompt_idx == key.prompt,
+                res.c.provider_idx == key.provider, res.c.test_idx == key.test,
+                res.c.repeat_idx == key.repeat,
+            ).values(error=error, error_kind=kind, success=False, score=None, grading=None))
+
+    def drop_errors(self, run_id: str) -> int:
+        """Delete a run's error cells so that a resumed run redoes them; returns how many."""
+        res = schema.results
+        with self.engine.begin() as conn:
+            return int(conn.execute(delete(res).where(
+                res.c.run_id == run_id, res.c.error.is_not(None))).rowcount or 0)
+
     def done_keys(self, run_id: str) -> set[CellKey]:
         res = schema.results
         query = select(res.c.prompt_idx, res.c.provider_idx, res.c.test_idx, res.c.repeat_idx)
@@ -283,6 +301,17 @@ class Store:
             res.c.run_id == run_id, res.c.test_idx.in_(list(tests)))
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
+
+    def recorded_latencies(self, provider_id: str, limit: int = 500) -> list[float]:
+        """Latencies (ms) of the latest answered calls to ``provider_id`` that reached the
+        model (cache hits and errors left out), newest first; for time forecasts."""
+        res = schema.results
+        query = (select(res.c.latency_ms)
+                 .where(res.c.provider_id == provider_id, res.c.cached.is_(False),
+                        res.c.error.is_(None), res.c.latency_ms.is_not(None))
+                 .order_by(res.c.id.desc()).limit(limit))
+        with self.engine.connect() as conn:
+            return [float(row[0]) for row in conn.execute(query)]
 
     def results(self, run_id: str) -> Iterator[dict[str, Any]]:
         """Stored result rows of a run, in matrix order, streamed."""
@@ -353,8 +382,9 @@ def _row(run_id: str, cell: CellResult, prompt_hash: str, provider_id: str) -> d
         "error": cell.error,
         "error_kind": cell.error_kind,
         "success": cell.passed,
-        "score": cell.score,
-        "grading": grade.to_dict() if grade is not None else None,
+        "score": cell.score,  # None for an error: it has no verdict
+        "grading": grade.to_dict() if grade is not None and cell.error is None else (
+            {"traceback": cell.error_detail} if cell.error_detail else None),
         "latency_ms": c.latency_ms if c is not None else None,
         "cost": c.cost if c is not None else None,
         "prompt_tokens": c.usage.prompt_tokens if c is not None else None,
@@ -362,6 +392,7 @@ def _row(run_id: str, cell: CellResult, prompt_hash: str, provider_id: str) -> d
         "cached": bool(c.cached) if c is not None else False,
         "finish_reason": c.finish_reason if c is not None else None,
         "created_at": _now(),
+        "params": dict(cell.params),
     }
 
 

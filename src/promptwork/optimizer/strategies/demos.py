@@ -26,6 +26,7 @@ from promptwork.optimizer.budget import BudgetExhausted
 from promptwork.optimizer.candidate import Candidate, Demo
 from promptwork.optimizer.data import Example
 from promptwork.optimizer.state import SearchState
+from promptwork.optimizer.strategies.trim import trim_answer
 
 if TYPE_CHECKING:
     import optuna
@@ -254,15 +255,17 @@ def demo_note(base: Candidate, text: str) -> str:
 async def bootstrap(
     state: SearchState, teacher: Candidate, examples: Sequence[Example]
 ) -> list[Demo]:
-    """Demos from the examples ``teacher`` gets right, with its output as the answer."""
+    """Demos from the examples ``teacher`` gets right, with its output as the answer (trimmed
+    to the shortest prefix that still passes the example's checks: :func:`trim_answer`)."""
     if not examples or not state.evaluator.valid(teacher):
         return []
     try:
         scores = await state.evaluator.score(teacher, examples)
     except BudgetExhausted:
         return []
+    base_dir = state.evaluator.base_dir
     return [
-        Demo(e.index, e.vars, s.output.strip(), "bootstrap")
+        Demo(e.index, e.vars, await trim_answer(e, s.output.strip(), base_dir), "bootstrap")
         for e, s in zip(examples, scores, strict=True)
         if s.passed and s.output and s.output.strip()
     ]

@@ -1,0 +1,175 @@
+"""``--max-calls`` and ``--max-cost``: limits that stop an evaluation run cleanly.
+
+Every provider of a run is wrapped in a :class:`LimitedProvider` that counts the requests that
+reach it (cache hits never do; retries do) and the dollars they cost. A request that would go
+past ``max_calls`` is never sent: it comes back as a :class:`~promptwork.errors.ProviderError`
+of kind ``limit``, which the runner does not store, so the run stops and ``--resume`` sends it
+later. A call's cost is known only once it has answered, so ``max_cost`` stops the run as soon
+as the spent cost reaches it: the calls already in flight then (at most the concurrency) may
+take it a little past the limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from promptwork.errors import ConfigError, ProviderError
+from promptwork.providers.base import Provider
+from promptwork.providers.pricing import Price, price_of
+from promptwork.types import Completion, Params, RenderedPrompt
+
+#: The error kind of a request refused by a limit (never stored as a cell).
+LIMIT_KIND = "limit"
+#: Providers whose calls cost nothing.
+FREE_PREFIXES = ("local:", "echo", "scripted")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits of one run (``None``: none).
+
+    Attributes:
+        max_calls: Most model requests (cache hits are free; retries count).
+        max_cost: Most US dollars spent (stops once reached; see the module).
+    """
+
+    max_calls: int | None = None
+    max_cost: float | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.max_calls is not None or self.max_cost is not None
+
+
+def provider_price(provider: Provider) -> Price | None:
+    """What ``provider`` charges per million tokens (zero for local and fake models), or
+    ``None`` when unknown."""
+    if provider.id.startswith(FREE_PREFIXES):
+        return Price(0.0, 0.0)
+    settings = getattr(provider, "settings", None)
+    configured = getattr(settings, "price", None)
+    if isinstance(configured, Price):
+        return configured
+    if getattr(provider, "free", False):
+        return Price(0.0, 0.0)
+    model = getattr(provider, "model", None)
+    return price_of(model if isinstance(model, str) else provider.id.rsplit(":", 1)[-1])
+
+
+class RunLimits:
+    """The counters of one run against its :class:`Limits`.
+
+    Attributes:
+        calls: Requests sent so far.
+        cost: Dollars spent so far (answers whose cost is unknown add nothing).
+        stopped: Why the run stopped (``None`` while it goes on).
+    """
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.calls = 0
+        self.cost = 0.0
+        self.stopped: str | None = None
+
+    def check_prices(self, providers: Sequence[Provider]) -> None:
+        """Refuse ``max_cost`` when a provider's price is unknown (before any call).
+
+        Raises:
+            ConfigError: Naming the provider and how to give its price.
+        """
+        if self.limits.max_cost is None:
+            return
+        for p in providers:
+            if provider_price(p) is None:
+                raise ConfigError(
+                    f"--max-cost cannot be enforced: the price of {p.id} is unknown; give it in "
+                    "the provider's config (price: {input: 0.15, output: 0.6}, US dollars per "
+                    "million tokens)")
+
+    def wrap(self, provider: Provider) -> Provider:
+        return LimitedProvider(provider, self) if self.limits.any else provider
+
+    def allow(self, n: int) -> int:
+        """Reserve up to ``n`` requests; returns how many may be sent."""
+        limits = self.limits
+        if self.stopped is not None:
+            return 0
+        if limits.max_cost is not None and self.cost >= limits.max_cost:
+            self.stopped = f"--max-cost {limits.max_cost:g} reached (${self.cost:.4f} spent)"
+            return 0
+        allowed = n
+        if limits.max_calls is not None:
+            allowed = max(0, min(n, limits.max_calls - self.calls))
+        self.calls += allowed
+        if allowed < n:
+            self.stopped = f"--max-calls {limits.max_calls} reached"
+        return allowed
+
+    def spent(self, outcome: Completion | ProviderError) -> None:
+        if isinstance(outcome, Completion) and outcome.cost:
+            self.cost += outcome.cost
+        limit = self.limits.max_cost
+        if limit is not None and self.cost >= limit and self.stopped is None:
+            self.stopped = f"--max-cost {limit:g} reached (${self.cost:.4f} spent)"
+
+    def refused(self, outcome: Any) -> bool:
+        """Whether ``outcome`` is a request the limits kept from being sent."""
+        return isinstance(outcome, ProviderError) and outcome.kind == LIMIT_KIND
+
+    def error(self) -> ProviderError:
+        return ProviderError(f"not sent: {self.stopped}", kind=LIMIT_KIND)
+
+
+class LimitedProvider(Provider):
+    """Wraps a provider so that no request beyond the run's limits is sent.
+
+    Cache identity, description and id are the wrapped provider's: cache keys do not change.
+    """
+
+    def __init__(self, inner: Provider, limits: RunLimits):
+        super().__init__(inner.id, inner.label)
+        self.inner = inner
+        self.limits = limits
+        self.capabilities = inner.capabilities  # type: ignore[misc]
+        self.supported_params = inner.supported_params  # type: ignore[misc]
+        self.batch_size = int(getattr(inner, "batch_size", 16))
+        # the generation parameters of its config (a class default on Provider, so not found
+        # through attribute forwarding)
+        self.config_params = getattr(inner, "config_params", self.config_params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # settings, model...: what callers read of a provider
+
+    def check_params(self, params: Params) -> None:
+        self.inner.check_params(params)
+
+    def cache_identity(self) -> dict[str, Any]:
+        return self.inner.cache_identity()
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+    async def complete(self, prompt: RenderedPrompt, params: Params) -> Completion:
+        if not self.limits.allow(1):
+            raise self.limits.error()
+        try:
+            completion = await self.inner.complete(prompt, params)
+        except ProviderError as exc:
+            self.limits.spent(exc)
+            raise
+        self.limits.spent(completion)
+        return completion
+
+    async def complete_batch(
+        self, requests: Sequence[tuple[RenderedPrompt, Params]]
+    ) -> list[Completion | ProviderError]:
+        allowed = self.limits.allow(len(requests))
+        results = list(await self.inner.complete_batch(requests[:allowed])) if allowed else []
+        for outcome in results:
+            self.limits.spent(outcome)
+        return results + [self.limits.error()] * (len(requests) - allowed)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -1,0 +1,147 @@
+"""What an optimization returns: :class:`OptimizeResult` and the scores it holds.
+
+The terminal report (:mod:`promptwork.optimizer.report`) and the HTML page
+(:mod:`promptwork.optimizer.html`) read these types; neither is imported here.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from promptwork.optimizer.ablation import AblationRow
+from promptwork.optimizer.budget import ExampleScore
+from promptwork.optimizer.candidate import Candidate
+from promptwork.optimizer.plan import Plan
+from promptwork.optimizer.state import Scored, mean_of
+from promptwork.stats import PassFailComparison, compare_pass_fail, wilson_interval
+
+
+@dataclass(frozen=True)
+class SplitScore:
+    """A prompt's result on a split: passes, mean metric, 95% Wilson interval of the pass rate."""
+
+    passed: int
+    n: int
+    mean: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, scores: Sequence[ExampleScore], metric: str) -> SplitScore:
+        passed = sum(1 for s in scores if s.passed)
+        low, high = wilson_interval(passed, len(scores))
+        return cls(passed, len(scores), mean_of(scores, metric), low, high)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "n": self.n, "mean": round(self.mean, 4),
+                "ci95": [round(self.low, 4), round(self.high, 4)]}
+
+
+def paired_test(seed: Sequence[ExampleScore], best: Sequence[ExampleScore]) -> PassFailComparison:
+    """Exact McNemar test of best (B) against seed (A) on the same examples."""
+    return compare_pass_fail([s.passed for s in seed], [s.passed for s in best])
+
+
+def text_diff(seed: str, best: str) -> str:
+    """Unified diff from the seed's body to the best body."""
+    return "".join(difflib.unified_diff(
+        seed.splitlines(keepends=True), best.splitlines(keepends=True), "seed", "best"))
+
+
+@dataclass
+class OptimizeResult:
+    """The outcome of an optimization.
+
+    Attributes:
+        plan: What was planned (splits, models, budget).
+        seed, best: The seed and the best candidate (the seed when nothing beat it).
+        seed_val, best_val: Their mean metric on the whole validation split.
+        test_seed, test_best: Their results on the test split (``None`` without a test split).
+        comparison: Exact McNemar test of best vs seed on the test split.
+        history: Every raced candidate with the validation examples it was scored on.
+        curve: (task-model calls used, best validation score) after each round.
+        ablation: Each component of the best prompt and its contribution.
+        ablation_split: The split the ablation was measured on.
+        ablation_skipped: Components left out of the ablation for want of budget.
+        budget: Search budget accounting (limit, used, model requests, proposer calls).
+        report_calls: Task-model evaluations for the test split and the ablation (within the
+            command's budget: ``budget["used"] + report_calls <= plan.budget``).
+        prompt_text: The best prompt as a ``.prompt`` file, provenance in its front matter.
+        prompt_hash: Its version in the store.
+        output: Where it was written (``-o``), if anywhere.
+        run_id: The store run holding the history (every candidate x example scored).
+    """
+
+    plan: Plan
+    seed: Candidate
+    best: Candidate
+    seed_val: float
+    best_val: float
+    metric: str
+    test_seed: SplitScore | None
+    test_best: SplitScore | None
+    comparison: PassFailComparison | None
+    history: list[Scored]
+    curve: list[tuple[int, float]]
+    ablation: list[AblationRow]
+    ablation_split: str
+    budget: dict[str, int]
+    report_calls: int
+    prompt_text: str
+    seed_text: str
+    prompt_hash: str | None = None
+    output: Path | None = None
+    run_id: str | None = None
+    scores: dict[str, list[ExampleScore]] = field(default_factory=dict)
+    ablation_skipped: int = 0
+
+    @property
+    def improved(self) -> bool:
+        return self.best.hash != self.seed.hash
+
+    @property
+    def calls_used(self) -> int:
+        """Task-model evaluations of the whole command: the search and the report."""
+        return self.budget["used"] + self.report_calls
+
+    def diff(self) -> str:
+        """Unified diff of the prompt body, seed to best."""
+        return text_diff(self.seed.body, self.best.body)
+
+    def html(self) -> str:
+        """The report as one self-contained HTML page (offline charts, no scripts)."""
+        from promptwork.optimizer.html import render_html  # the page reads this module
+
+        return render_html(self)
+
+    def write(self, path: str | Path) -> Path:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(self.prompt_text, encoding="utf-8")
+        return target
+
+    def provenance(self) -> dict[str, Any]:
+        plan = self.plan
+        scores: dict[str, Any] = {
+            "seed": {"val": round(self.seed_val, 4)}, "best": {"val": round(self.best_val, 4)},
+        }
+        if self.test_seed is not None and self.test_best is not None:
+            scores["seed"]["test"] = round(self.test_seed.mean, 4)
+            scores["best"]["test"] = round(self.test_best.mean, 4)
+        if self.comparison is not None:
+            scores["test_p_value"] = round(self.comparison.p_value, 4)
+        return {
+            "suite": plan.suite_path, "prompt": plan.prompt_label,
+            "seed_sha256": plan.seed_hash, "metric": self.metric,
+            "task_model": plan.task_model, "proposer": plan.proposer,
+            "strategy": plan.strategy, "seed": plan.seed,
+            "budget": dict(self.budget), "split": plan.split_dict(),
+            "references": plan.reference_source, "scores": scores,
+            "change": self.best.note,
+            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }

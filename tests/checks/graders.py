@@ -1,0 +1,18 @@
+"""A scripted fake grading model for the model-graded check tests."""
+
+from __future__ import annotations
+
+
+class ScriptedGrader:
+    """Answers with scripted texts in order (the last one repeats) or raises a scripted error."""
+
+    def __init__(self, *answers: str | Exception):
+        self.answers = list(answers)
+        self.calls: list[tuple[str, str | None]] = []
+
+    async def __call__(self, prompt: str, provider: str | None = None) -> str:
+        self.calls.append((prompt, provider))
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
