@@ -24,6 +24,10 @@ NETWORK_ENV = (
 
 #: The fake key the tests give the openai provider (the fake server accepts anything).
 FAKE_KEY = "sk-test-fakeserver-0123456789abcdef"
+#: Where an ``openai:`` model with no ``base_url`` of its own goes in these tests: a closed port
+#: on 127.0.0.1. With the fake key set, a model-graded check that names no grader gets
+#: promptfoo's default grader (``openai:gpt-5``); this keeps such a call off the network.
+NOWHERE_URL = "http://127.0.0.1:9/v1"
 
 
 def isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -32,12 +36,14 @@ def isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PROMPTWORK_CONFIG", str(tmp_path / "absent-config.toml"))
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", NOWHERE_URL)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     """``os.environ`` for a subprocess: no network variables, a fake key, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if k not in NETWORK_ENV}
     env["OPENAI_API_KEY"] = FAKE_KEY
+    env["OPENAI_BASE_URL"] = NOWHERE_URL
     env.update(extra)
     return env
 

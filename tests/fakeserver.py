@@ -84,6 +84,13 @@ class LoggedRequest:
     arrived: float  # time.monotonic()
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) overflows on a loaded machine when several clients connect
+    # at once (or die mid-request), and the kernel then resets connections: a fault no test
+    # scripted.
+    request_queue_size = 128
+
+
 class FakeServer:
     """Start with :meth:`start`, stop with :meth:`stop` (the fixture does both).
 
@@ -141,7 +148,7 @@ class FakeServer:
             self.in_flight -= 1
 
     def start(self) -> FakeServer:
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        httpd = _Server(("127.0.0.1", 0), _Handler)
         httpd.daemon_threads = True
         httpd.fake = self  # type: ignore[attr-defined]
         self._httpd = httpd

@@ -15,7 +15,7 @@ from promptwork.providers.base import COMMON_PARAMS
 from promptwork.providers.echo import EchoProvider
 from promptwork.providers.local_models import DEFAULT_MODEL
 from promptwork.providers.scripted import ScriptedProvider
-from promptwork.types import Message, Params
+from promptwork.types import Completion, Message, Params, RenderedPrompt
 
 REPLY = """\
 ---
@@ -194,13 +194,28 @@ async def test_acomplete() -> None:
     assert scripted.calls[1][1].temperature == 0
 
 
+class _Gate(ScriptedProvider):
+    """Answers only once ``n`` calls are in flight at the same time: one call at a time would
+    wait for the others until the timeout and fail."""
+
+    def __init__(self, n: int):
+        super().__init__(["x"])
+        self.n, self.started = n, 0
+        self.all_in = asyncio.Event()
+
+    async def complete(self, prompt: RenderedPrompt, params: Params) -> Completion:
+        self.started += 1
+        if self.started == self.n:
+            self.all_in.set()
+        await asyncio.wait_for(self.all_in.wait(), 30)
+        return await super().complete(prompt, params)
+
+
 async def test_acomplete_runs_concurrently() -> None:
-    scripted = ScriptedProvider(["x"], delay=0.2)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    results = await asyncio.gather(*(pw.acomplete("Hi", model=scripted) for _ in range(5)))
+    gate = _Gate(5)
+    results = await asyncio.gather(*(pw.acomplete("Hi", model=gate) for _ in range(5)))
     assert [r.text for r in results] == ["x"] * 5
-    assert loop.time() - start < 0.8
+    assert gate.started == 5
 
 
 def test_on_text_receives_the_text() -> None:

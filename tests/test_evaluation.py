@@ -62,3 +62,17 @@ def test_to_pandas_without_pandas_says_what_to_install(
     monkeypatch.setattr(builtins, "__import__", no_pandas)
     with pytest.raises(MissingDependencyError, match="pip install pandas"):
         run.to_pandas()
+
+
+def test_rows_is_a_list_that_can_be_read_twice(tmp_path: Path) -> None:
+    run = run_suite(tmp_path)
+    rows = run.rows()
+    assert isinstance(rows, list) and len(rows) == 4
+    assert [r["output"] for r in rows] == [r["output"] for r in rows]  # not a spent generator
+    assert rows[0]["vars"] == {"word": "hello"}
+    streamed = run.iter_rows()
+    assert next(streamed)["id"] == rows[0]["id"]  # the same rows, streamed
+
+
+def test_run_config_is_public() -> None:
+    assert pw.RunConfig is RunConfig and "RunConfig" in pw.__all__

@@ -172,3 +172,44 @@ def test_select_best_with_a_failing_grader_makes_the_tests_cells_errors(tmp_path
                         resume=run.id)
     redone = sorted(again.rows(), key=lambda r: (r["test_idx"], r["prompt_idx"]))
     assert [r["success"] for r in redone] == [False, True, False, True]
+
+
+@pytest.mark.parametrize("level", ["check", "test"])
+def test_select_best_sends_the_rubric_prompt(tmp_path: Path, level: str) -> None:
+    from promptwork.providers.scripted import ScriptedProvider
+
+    rubric = "Pick for {{ q }} by: {{ criteria }}. {% for o in outputs %}[{{ o }}]{% endfor %}"
+    (tmp_path / "rubric.txt").write_text(rubric)
+    where = ("    - type: select-best\n      value: the most detailed answer\n"
+             "      rubricPrompt: file://rubric.txt\n")
+    suite = SELECT_BEST.replace(
+        "    - type: select-best\n      value: the most detailed answer\n", where)
+    if level == "test":  # promptfoo's options.rubricPrompt reaches the test's graded checks
+        suite = SELECT_BEST.replace("  options:\n", "  options:\n    rubricPrompt: "
+                                    "file://rubric.txt\n")
+    (tmp_path / "promptwork.yaml").write_text(suite)
+    judge = ScriptedProvider(['{"index": 0, "reason": "shorter"}'], id="scripted:judge")
+    run = pw.evaluate(tmp_path, config=RunConfig(use_cache=False,
+                                                 graders={"scripted:judge": judge}))
+    sent = sorted(prompt.as_text() for prompt, _ in judge.calls)
+    assert sent == [
+        "Pick for stars by: the most detailed answer. [Short: stars][Long answer about stars]",
+        "Pick for tides by: the most detailed answer. [Short: tides][Long answer about tides]"]
+    rows = sorted(run.rows(), key=lambda r: (r["test_idx"], r["prompt_idx"]))
+    assert [r["success"] for r in rows] == [True, False, True, False]
+
+
+def test_select_best_with_a_broken_rubric_prompt_fails_the_check(tmp_path: Path) -> None:
+    from promptwork.providers.scripted import ScriptedProvider
+
+    (tmp_path / "promptwork.yaml").write_text(SELECT_BEST.replace(
+        "      value: the most detailed answer\n",
+        "      value: the most detailed answer\n      rubricPrompt: 'Judge {{ nowhere }}'\n"))
+    judge = ScriptedProvider(['{"index": 0}'], id="scripted:judge")
+    run = pw.evaluate(tmp_path, config=RunConfig(use_cache=False,
+                                                 graders={"scripted:judge": judge}))
+    rows = list(run.rows())
+    assert len(rows) == 4 and not judge.calls
+    assert all(r["error"] is None and r["success"] is False for r in rows)
+    reasons = {r["grading"]["components"][0]["reason"] for r in rows}
+    assert len(reasons) == 1 and "nowhere" in reasons.pop()

@@ -36,7 +36,7 @@ TOP: dict[str, tuple[Any, bool]] = {
     "sharing": (False, True),                    # promptwork never uploads: no effect
     "derivedMetrics": ([{"name": "r", "value": "a / 2"}], True),
     "assertionTemplates": ({"t": {"type": "contains", "value": "x"}}, True),
-    "env": ({"OPENAI_API_KEY": "x"}, False),
+    "env": ({"OPENAI_API_KEY": "x"}, True),              # set for the run (test_suiteenv.py)
     "extensions": (["file://hooks.py:hook"], False),
     "nunjucksFilters": ({"up": "file://up.js"}, False),
     "scenarios": ([{"config": [{"vars": {}}], "tests": [{}]}], False),

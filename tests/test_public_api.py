@@ -22,6 +22,7 @@ EXPECTED = {
     "ProviderError",
     "ProviderNotFoundError",
     "RenderedPrompt",
+    "RunConfig",
     "ScriptedProvider",
     "TemplateError",
     "Usage",

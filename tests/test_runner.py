@@ -284,7 +284,7 @@ def test_check_results_scores_and_weights_are_stored(tmp_path: Path) -> None:
     partial = ScriptedProvider(["alpha"])
     suite["tests"] = [{"vars": {"w": "x"}}]
     (tmp_path / "weights").mkdir()
-    row = next(run(tmp_path / "weights", suite, {0: partial}).rows())
+    row = run(tmp_path / "weights", suite, {0: partial}).rows()[0]
     # alpha passes (weight 3), beta fails (weight 1), not-contains gamma passes (weight 1).
     assert row["success"] is False and row["score"] == pytest.approx(4 / 5)
 
@@ -297,7 +297,7 @@ def test_test_level_threshold_decides_pass(tmp_path: Path, threshold: float,
              "tests": [{"vars": {"w": "x"}, "threshold": threshold,
                         "assert": [{"type": "contains", "value": "alpha", "weight": 3},
                                    {"type": "contains", "value": "beta"}]}]}
-    row = next(run(tmp_path, suite, {0: model}).rows())
+    row = run(tmp_path, suite, {0: model}).rows()[0]
     assert row["score"] == pytest.approx(0.75)
     assert row["success"] is passes
     assert "threshold" in row["grading"]["reason"]
@@ -478,7 +478,7 @@ def test_retry_events_and_policy_come_from_the_run_config(tmp_path: Path) -> Non
     policy = CallPolicy(max_attempts=3, base_delay=0.001, max_delay=0.002)
     result = run(tmp_path, suite, {0: model}, RunConfig(policy=policy, use_cache=False),
                  events=events)
-    assert next(result.rows())["output"] == "ok" and len(model.calls) == 3
+    assert result.rows()[0]["output"] == "ok" and len(model.calls) == 3
     retries = [type(e).__name__ for e in events].count("Retrying")
     assert retries == 2
 

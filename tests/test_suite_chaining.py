@@ -53,3 +53,27 @@ def test_a_reference_to_a_name_no_test_stores_is_still_a_load_error(tmp_path: Pa
         assert "uses reply, which no var of this test defines" in str(exc)
     else:
         raise AssertionError("expected a load error")
+
+
+def test_data_file_values_stay_literal_after_a_stored_output(tmp_path: Path) -> None:
+    # A CSV value that mentions the stored name is data: never rendered, at load or at run time.
+    (tmp_path / "t.csv").write_text('q\n"{{ reply }} and {{ 7*7 }}"\n', encoding="utf-8")
+    path = tmp_path / "promptfooconfig.yaml"
+    path.write_text("prompts: ['Say: {{ q }}']\nproviders: [echo]\ntests:\n"
+                    "  - vars: {q: first}\n    options: {storeOutputAs: reply}\n"
+                    "  - file://t.csv\n", encoding="utf-8")
+    run = pw.evaluate(path, config=RunConfig(use_cache=False))
+    assert outputs(run)[(1, 0)] == "Say: {{ reply }} and {{ 7*7 }}"
+
+
+def test_a_suite_var_is_rendered_once_and_data_it_inserts_stays_literal(tmp_path: Path) -> None:
+    # 'msg' is rendered at load with the CSV's 'q' inserted as data; the text it then holds
+    # names the stored var, and must not be rendered a second time when 'reply' is known.
+    (tmp_path / "t.csv").write_text('q\n"{{ reply }}"\n', encoding="utf-8")
+    path = tmp_path / "promptfooconfig.yaml"
+    path.write_text("prompts: ['{{ msg }}']\nproviders: [echo]\n"
+                    "defaultTest:\n  vars: {msg: 'Q: {{ q }}'}\ntests:\n"
+                    "  - vars: {q: first}\n    options: {storeOutputAs: reply}\n"
+                    "  - file://t.csv\n", encoding="utf-8")
+    run = pw.evaluate(path, config=RunConfig(use_cache=False))
+    assert outputs(run)[(1, 0)] == "Q: {{ reply }}"

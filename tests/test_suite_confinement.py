@@ -91,3 +91,49 @@ def test_a_check_file_inside_the_folder_runs(tmp_path: Path) -> None:
     run = evaluate(path, providers={0: ScriptedProvider(["ok"])},
                    config=RunConfig(use_cache=False))
     assert [r["success"] for r in run.rows()] == [True]
+
+
+UPPER = "def get_transform(output, context):\n    return output.upper()\n"
+
+
+def _outside_suite(tmp_path: Path, test: dict[str, Any]) -> Path:
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "upper.py").write_text(UPPER)
+    (tmp_path / "outside" / "rubric.txt").write_text("Grade {{ output }} against {{ rubric }}.")
+    return write_suite(tmp_path / "suite", {"prompts": ["Hi {{ x }}"], "providers": ["scripted"],
+                                            "tests": [{"vars": {"x": 1}, **test}]})
+
+
+@pytest.mark.parametrize("test", [
+    {"assert": [{"type": "equals", "value": "OK", "transform": "file://../outside/upper.py"}]},
+    {"options": {"transform": "file://../outside/upper.py"},
+     "assert": [{"type": "equals", "value": "OK"}]},
+])
+def test_a_transform_file_outside_the_folder_is_refused_or_runs_with_the_opt_in(
+        tmp_path: Path, test: dict[str, Any]) -> None:
+    path = _outside_suite(tmp_path, test)
+    model = ScriptedProvider(["ok"])
+    with pytest.raises(ConfigError, match="outside the suite folder"):
+        evaluate(path, providers={0: model}, config=RunConfig(use_cache=False))
+    assert model.calls == []
+    # With the opt-in the transform runs (it was loaded without the opt-in: a failed check).
+    run = evaluate(load_suite(path, allow_outside=True), providers={0: model},
+                   config=RunConfig(use_cache=False))
+    assert [(r["success"], r["error"]) for r in run.rows()] == [(True, None)]
+
+
+def test_a_rubric_prompt_file_outside_the_folder_is_refused_before_any_call(
+        tmp_path: Path) -> None:
+    check = {"type": "llm-rubric", "value": "polite", "provider": "echo",
+             "rubricPrompt": "file://../outside/rubric.txt"}
+    path = _outside_suite(tmp_path, {"assert": [check]})
+    model = ScriptedProvider(["ok"])
+    with pytest.raises(ConfigError) as info:
+        evaluate(path, providers={0: model}, config=RunConfig(use_cache=False))
+    assert "outside the suite folder" in info.value.message
+    assert "rubric.txt" in info.value.message and info.value.line is not None
+    assert model.calls == []
+    # The opt-in lets it load and run; the echo grader then reads the rubric file's text.
+    run = evaluate(load_suite(path, allow_outside=True), providers={0: model},
+                   config=RunConfig(use_cache=False))
+    assert run.record.status == "complete" and len(model.calls) == 1

@@ -111,3 +111,46 @@ def test_bad_references_are_located(tmp_path: Path) -> None:
     other_file = "prompts: [x]\ntests: [{vars: {}, assert: [{$ref: 'other.yaml#/a'}]}]\n"
     with pytest.raises(ConfigError, match="only references inside the suite"):
         load_suite(write(tmp_path, other_file))
+
+
+def test_derived_metrics_reach_the_json_and_html_exports(tmp_path: Path) -> None:
+    import json
+
+    from promptwork.report.export import export
+
+    run = pw.evaluate(load_suite(write(tmp_path, SUITE)), config=RunConfig(use_cache=False))
+    paths = {}
+    for ext in ("json", "html"):
+        paths[ext] = export(tmp_path / f"out.{ext}", run.record, run.rows(), run.prompt_labels,
+                            run.provider_labels, run.columns())
+    data = json.loads(paths["json"].read_text())
+    # promptfoo's place: the prompt's metrics.namedScores, next to the metrics summed there.
+    [prompt] = data["results"]["prompts"]
+    named = prompt["metrics"]["namedScores"]
+    assert named["precision"] == pytest.approx(2 / 3)
+    assert named["twice"] == pytest.approx(4 / 3)
+    assert "broken" not in named  # undefined: listed with its reason below instead
+    listed = {d["name"]: d for d in data["promptwork"]["derived_metrics"]}
+    assert listed["broken"]["value"] is None and listed["broken"]["reason"] == "division by zero"
+    assert listed["precision"]["expression"] == "tp / (tp + fp)"
+    page = paths["html"].read_text()
+    assert "<h2>Derived metrics</h2>" in page
+    assert "0.6667" in page and "1.333" in page
+    assert "undefined (division by zero)" in page and "tp / (tp + fp)" in page
+
+
+def test_a_suite_without_derived_metrics_exports_none(tmp_path: Path) -> None:
+    import json
+
+    from promptwork.report.export import export
+
+    text = SUITE[:SUITE.index("derivedMetrics:")]
+    run = pw.evaluate(load_suite(write(tmp_path, text)), config=RunConfig(use_cache=False))
+    out = export(tmp_path / "out.json", run.record, run.rows(), run.prompt_labels,
+                 run.provider_labels, run.columns())
+    data = json.loads(out.read_text())
+    assert data["promptwork"]["derived_metrics"] == []
+    assert set(data["results"]["prompts"][0]["metrics"]["namedScores"]) == {"tp", "fp"}
+    html = export(tmp_path / "out.html", run.record, run.rows(), run.prompt_labels,
+                  run.provider_labels, run.columns()).read_text()
+    assert "Derived metrics" not in html

@@ -1,5 +1,5 @@
 """Prompt sources promptfoo has: globs, Python prompt functions, chat JSON built by template tags,
-and multi-part content (refused by name)."""
+and multi-part content (text and image parts)."""
 
 from __future__ import annotations
 
@@ -77,12 +77,14 @@ def test_template_tags_in_a_json_chat_prompt(tmp_path: Path) -> None:
         template.render({"persona": 'say "hi"', "turns": []})
 
 
-def test_multi_part_content_is_refused_by_name(tmp_path: Path) -> None:
+def test_multi_part_content_is_read_with_its_image(tmp_path: Path) -> None:
     write(tmp_path / "vision.json", json.dumps([{"role": "user", "content": [
         {"type": "text", "text": "What is this?"},
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,{{ image }}"}}]}]))
-    with pytest.raises(ConfigError, match=r"multi-part content .* is not supported yet"):
-        load_prompts("file://vision.json", tmp_path)
+    (template,) = load_prompts("file://vision.json", tmp_path)
+    (message,) = template.render({"image": "AAAA"}).messages
+    assert message.content == "What is this?"
+    assert message.images == ("data:image/png;base64,AAAA",)
 
 
 def test_prefix_and_suffix_wrap_chat_prompts(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from promptwork.types import Capabilities, Completion, Message, Params, Rendered
 if TYPE_CHECKING:
     from promptwork.evaluation import EvalRun, aevaluate, evaluate
     from promptwork.optimizer import OptimizeResult, aoptimize, optimize
+    from promptwork.runner import RunConfig
 
 from promptwork.version import __version__
 
@@ -35,6 +36,7 @@ from promptwork.version import __version__
 _LAZY = {
     "EvalRun": "evaluation", "aevaluate": "evaluation", "evaluate": "evaluation",
     "OptimizeResult": "optimizer", "aoptimize": "optimizer", "optimize": "optimizer",
+    "RunConfig": "runner",
 }
 
 
@@ -63,6 +65,7 @@ __all__ = [
     "ProviderError",
     "ProviderNotFoundError",
     "RenderedPrompt",
+    "RunConfig",
     "ScriptedProvider",
     "TemplateError",
     "Usage",

@@ -230,6 +230,9 @@ class ModelCaller:
                     results[i] = completion_from_cache(hit, self.provider.id)
             if results[i] is None:
                 todo.append(i)
+        if repeats is not None:  # each repeat is its own sample: its own seed where seeded
+            items = [(p, self.provider.for_repeat(p, params, r)) if r else (p, params)
+                     for (p, params), r in zip(items, repeats, strict=True)]
         attempt = 0
         while todo:
             attempt += 1

@@ -21,6 +21,8 @@ class TestCase:
         description: Optional label shown in reports.
         options: Per-test options (``provider`` for judge checks, ``prefix``/``suffix``...).
         source: Where it was defined, for error messages (``tests.csv:12``).
+        deferred: Vars written in the suite that use a ``storeOutputAs`` name: left as written
+            at load, rendered once the stored value is known (the only vars rendered then).
     """
 
     __test__ = False  # not a pytest test class
@@ -32,6 +34,7 @@ class TestCase:
     options: Mapping[str, Any] = field(default_factory=dict)
     source: str | None = None
     threshold: float | None = None
+    deferred: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -65,6 +68,8 @@ class CellResult:
     error_detail: str | None = None
     #: The generation parameters the call was made with (every level merged).
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: The test's description (shown as the row's name in reports).
+    description: str | None = None
 
     @property
     def output(self) -> str | None:

@@ -12,10 +12,11 @@ The runner ends its window of tests right after a test with ``storeOutputAs`` (s
 value is kept per column (prompt x model): each column's later tests see that column's own
 answer (promptwork's choice where promptfoo keeps one value for the whole run), which makes a
 multi-turn chain per model. With ``repeat``, the first repeat's answer is kept. A test's own var
-of the same name wins over a stored one; a var that uses a stored name (``{{ first_reply }}``)
-is rendered once the value is known. An error cell stores nothing (the later tests then see the
-var as written). On ``--resume`` the answers are read back from the store, so a resumed run sees
-the same values.
+of the same name wins over a stored one; a var written in the suite that uses a stored name
+(``{{ first_reply }}``) is rendered once the value is known (:attr:`TestCase.deferred`); values
+from data files, and text a var got when rendered at load, stay literal. An error cell stores
+nothing (the later tests then see the var as written). On ``--resume`` the answers are read
+back from the store, so a resumed run sees the same values.
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ class StoredOutputs:
         if not stored:
             return test
         variables = {**stored, **test.vars}
-        waiting = [name for name, value in test.vars.items()
-                   if has_template(value) and any(key in value for key in stored)]
+        # Only the vars left as written at load for a stored name: every other value is
+        # rendered already or is data (from a file), and is never rendered (again) here.
+        waiting = [name for name in test.deferred if has_template(test.vars.get(name))]
         if waiting:
             where = Where(test.source or "suite", None, f"tests[{test.index}]")
             # A var that cannot be rendered stays as written.

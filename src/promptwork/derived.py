@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,12 +86,6 @@ def parse_expression(text: str) -> ast.expr:
         if isinstance(node, ast.UnaryOp) and type(node.op) not in _UNARY:
             raise ConfigError(f"bad expression {text!r}: operator not allowed")
     return tree.body
-
-
-def names_in(tree: ast.expr) -> set[str]:
-    """The metric names an expression reads."""
-    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called}
 
 
 def evaluate(tree: ast.expr, values: Mapping[str, float]) -> float:
@@ -177,28 +171,60 @@ class DerivedReport:
                 "expression": self.expression, "value": self.value, "reason": self.reason}
 
 
-def named_sums(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[int, int], dict[str, float]]:
-    """Per column, the sum over its graded cells of each named metric's check scores."""
-    sums: dict[tuple[int, int], dict[str, float]] = {}
-    for row in rows:
+class NamedSums:
+    """Per column, the sum over its graded cells of each named metric's check scores, added up
+    row by row (so that a writer streaming the rows computes derived metrics on the way)."""
+
+    def __init__(self) -> None:
+        self.sums: dict[tuple[int, int], dict[str, float]] = {}
+
+    def add(self, row: Mapping[str, Any]) -> None:
         key = (int(row["prompt_idx"]), int(row["provider_idx"]))
-        column = sums.setdefault(key, {})
+        column = self.sums.setdefault(key, {})
         if row.get("error") is not None:
-            continue
+            return
         for comp in (row.get("grading") or {}).get("components", []) or []:
             metric = comp.get("metric")
             if metric:
                 column[metric] = column.get(metric, 0.0) + float(comp.get("score") or 0.0)
-    return sums
+
+    def watch(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+        """``rows`` unchanged, each added on its way through."""
+        for row in rows:
+            self.add(row)
+            yield row
+
+    def derived(self, specs: list[Mapping[str, Any]]) -> list[DerivedReport]:
+        """Every derived metric of ``specs`` in every column seen, in order."""
+        return _derived(self.sums, specs)
+
+
+def derived_specs(settings: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The derived metrics among a run's recorded ``metrics`` settings."""
+    specs = settings.get("metrics") or []
+    return [s for s in specs if isinstance(s, Mapping) and s.get("type") == "derived"]
+
+
+def named_sums(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[int, int], dict[str, float]]:
+    """Per column, the sum over its graded cells of each named metric's check scores."""
+    sums = NamedSums()
+    for row in rows:
+        sums.add(row)
+    return sums.sums
 
 
 def derived_metrics(
     rows: Iterable[Mapping[str, Any]], specs: list[Mapping[str, Any]]
 ) -> list[DerivedReport]:
     """Every derived metric of ``specs`` in every column, in order."""
+    return _derived(named_sums(rows), specs)
+
+
+def _derived(sums_by_column: Mapping[tuple[int, int], Mapping[str, float]],
+             specs: list[Mapping[str, Any]]) -> list[DerivedReport]:
     reports: list[DerivedReport] = []
     trees = [(str(s["name"]), str(s["value"]), parse_expression(str(s["value"]))) for s in specs]
-    for key, sums in sorted(named_sums(rows).items()):
+    for key, sums in sorted(sums_by_column.items()):
         values = dict(sums)
         for name, text, tree in trees:
             try:

@@ -13,6 +13,7 @@ from promptwork.events import Subscriber
 from promptwork.metrics import dataset_metrics
 from promptwork.providers.base import Provider
 from promptwork.report.summary import ColumnSummary, summarize
+from promptwork.report.winner import WinnerTest, judge_winner, mark_winner
 from promptwork.runner import RunConfig, Runner
 from promptwork.store import RunRecord, Store
 from promptwork.suite import Suite, load_suite
@@ -42,12 +43,29 @@ class EvalRun:
     def provider_labels(self) -> list[str]:
         return [p["label"] for p in self.record.settings.get("providers", [])]
 
-    def rows(self) -> Iterator[dict[str, Any]]:
-        """Every stored cell, in matrix order (test, prompt, provider, repeat)."""
+    def rows(self) -> list[dict[str, Any]]:
+        """Every stored cell as a list, in matrix order (test, prompt, provider, repeat).
+
+        Each call reads the store afresh. For very large runs, :meth:`iter_rows` streams the
+        same rows with bounded memory.
+        """
+        return list(self.store.results(self.id))
+
+    def iter_rows(self) -> Iterator[dict[str, Any]]:
+        """The rows of :meth:`rows`, streamed from the store (a one-shot iterator)."""
         return self.store.results(self.id)
 
     def columns(self) -> list[ColumnSummary]:
-        return summarize(self.rows(), self.prompt_labels, self.provider_labels)
+        """Per-column summaries; the winner (significantly better than the runner-up) marked."""
+        return self.columns_and_winner()[0]
+
+    def columns_and_winner(self) -> tuple[list[ColumnSummary], WinnerTest | None]:
+        """:meth:`columns` and the test of the best column against the runner-up
+        (:mod:`promptwork.report.winner`; None with fewer than two graded columns)."""
+        columns = summarize(self.iter_rows(), self.prompt_labels, self.provider_labels)
+        winner = judge_winner(self.iter_rows(), columns)
+        mark_winner(columns, winner)
+        return columns, winner
 
     def summary(self) -> list[dict[str, Any]]:
         """Per prompt x provider: pass rate (95% Wilson interval), score, tokens, cost,
@@ -57,11 +75,11 @@ class EvalRun:
     def dataset_metrics(self) -> list[Any]:
         """The suite's dataset-level metrics (classification, distinct n-grams) per column."""
         specs = self.record.settings.get("metrics") or []
-        return dataset_metrics(self.rows, specs)
+        return dataset_metrics(self.iter_rows, specs)
 
     def stats(self) -> dict[str, int]:
         successes = failures = errors = 0
-        for row in self.rows():
+        for row in self.iter_rows():
             if row["error"] is not None:
                 errors += 1
             elif row["success"]:
@@ -78,7 +96,7 @@ class EvalRun:
             raise MissingDependencyError("to_pandas() needs pandas: pip install pandas") from None
         prompts, providers = self.prompt_labels, self.provider_labels
         records = []
-        for row in self.rows():
+        for row in self.iter_rows():
             records.append({
                 "test": row["test_idx"], "repeat": row["repeat_idx"],
                 "prompt": prompts[row["prompt_idx"]], "provider": providers[row["provider_idx"]],

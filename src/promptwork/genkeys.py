@@ -56,11 +56,6 @@ class GenerationKeyError(ParamError):
         self.key = key
 
 
-def is_generation_key(key: object) -> bool:
-    """Whether ``key`` is read as a generation parameter rather than a provider option."""
-    return isinstance(key, str) and key in GENERATION_KEYS
-
-
 def split_config(config: Mapping[str, Any], where: str = "") -> tuple[dict[str, Any], Params]:
     """Separate a config's generation parameters from the rest.
 

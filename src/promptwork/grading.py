@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from promptwork.calls import Cache, CallPolicy, ModelCaller
+from promptwork.checks.base import GraderRef
 from promptwork.errors import ConfigError, ProviderError
 from promptwork.providers.base import Provider
 from promptwork.providers.defaults import GRADER_PARAMS, DefaultGrader, default_grader
@@ -87,7 +88,8 @@ class TestGrader:
         self._default = default
         self._default_params = default_params
 
-    async def __call__(self, prompt: str, provider: str | None = None) -> str:
+    async def __call__(self, prompt: str, provider: GraderRef | None = None) -> str:
+        # The check's own model, with its config (base_url, key, parameters), else the test's.
         named = provider_ref(provider)
         caller = self._pool.caller(named or self._default)
         # The grader's own config (promptfoo's {id, config: {temperature: ...}}) wins.

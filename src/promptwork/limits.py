@@ -18,6 +18,7 @@ from typing import Any
 from promptwork.errors import ConfigError, ProviderError
 from promptwork.providers.base import Provider
 from promptwork.providers.pricing import Price, price_of
+from promptwork.providers.wrapping import WrappingProvider
 from promptwork.types import Completion, Params, RenderedPrompt
 
 #: The error kind of a request refused by a limit (never stored as a cell).
@@ -122,36 +123,27 @@ class RunLimits:
         return ProviderError(f"not sent: {self.stopped}", kind=LIMIT_KIND)
 
 
-class LimitedProvider(Provider):
+class LimitedProvider(WrappingProvider):
     """Wraps a provider so that no request beyond the run's limits is sent.
 
     Cache identity, description and id are the wrapped provider's: cache keys do not change.
     """
 
     def __init__(self, inner: Provider, limits: RunLimits):
-        super().__init__(inner.id, inner.label)
-        self.inner = inner
+        super().__init__(inner)
         self.limits = limits
-        self.capabilities = inner.capabilities  # type: ignore[misc]
-        self.supported_params = inner.supported_params  # type: ignore[misc]
-        self.batch_size = int(getattr(inner, "batch_size", 16))
-        # the generation parameters of its config (a class default on Provider, so not found
-        # through attribute forwarding)
-        self.config_params = getattr(inner, "config_params", self.config_params)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)  # settings, model...: what callers read of a provider
-
-    def check_params(self, params: Params) -> None:
-        self.inner.check_params(params)
-
-    def cache_identity(self) -> dict[str, Any]:
-        return self.inner.cache_identity()
-
-    def describe(self) -> dict[str, Any]:
-        return self.inner.describe()
+    def _refuses(self, prompt: RenderedPrompt) -> ProviderError | None:
+        """A multi-part prompt with images for a model that takes none: refused, never sent."""
+        if self.capabilities.images or not prompt.has_images():
+            return None
+        return ProviderError(
+            f"{self.id} cannot take images (the prompt has image parts); use a model that does "
+            "(OpenAI-compatible, Anthropic, Google) or send text only", kind="bad_request")
 
     async def complete(self, prompt: RenderedPrompt, params: Params) -> Completion:
+        if (refused := self._refuses(prompt)) is not None:
+            raise refused
         if not self.limits.allow(1):
             raise self.limits.error()
         try:
@@ -165,11 +157,13 @@ class LimitedProvider(Provider):
     async def complete_batch(
         self, requests: Sequence[tuple[RenderedPrompt, Params]]
     ) -> list[Completion | ProviderError]:
+        refused = [self._refuses(prompt) for prompt, _ in requests]
+        if any(refused):
+            sendable = [r for r, no in zip(requests, refused, strict=True) if no is None]
+            sent = iter(await self.complete_batch(sendable) if sendable else [])
+            return [no if no is not None else next(sent) for no in refused]
         allowed = self.limits.allow(len(requests))
         results = list(await self.inner.complete_batch(requests[:allowed])) if allowed else []
         for outcome in results:
             self.limits.spent(outcome)
         return results + [self.limits.error()] * (len(requests) - allowed)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

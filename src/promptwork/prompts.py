@@ -25,7 +25,6 @@ text.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import re
@@ -36,8 +35,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from promptwork.chatmessages import MULTIPART_REFUSED, messages_from
+from promptwork.chatmessages import messages_from
 from promptwork.errors import ConfigError, MissingVariableError, ParamError, TemplateError
+from promptwork.inputs import InputTypeError, coerce_text
+from promptwork.jsonpositions import json_lines
 from promptwork.templates import Template, TemplateEngine
 from promptwork.types import PARAM_NAMES, ROLES, Message, Params, RenderedPrompt
 from promptwork.yamlfile import LineMap, deepest_line, did_you_mean, load_yaml
@@ -63,6 +64,14 @@ class InputSpec(BaseModel):
     @property
     def is_required(self) -> bool:
         return self.required if self.required is not None else self.default is None
+
+    def coerce(self, value: Any) -> Any:
+        """Text read as this input's type (``"1"`` -> ``1``); see :mod:`promptwork.inputs`.
+
+        Raises:
+            InputTypeError: Text that is not of this type.
+        """
+        return coerce_text(self.type, value)
 
     def accepts(self, value: Any) -> bool:
         """Whether ``value`` has this input's type (booleans are not numbers)."""
@@ -157,6 +166,24 @@ class PromptTemplate:
         have = self.with_defaults(values)
         return sorted(n for n in self.required_variables if n not in have)
 
+    def coerce(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` with text given for typed inputs read as their declared type.
+
+        Raises:
+            TemplateError: A value that does not fit its input's type, naming the declaration.
+        """
+        out = dict(values)
+        for name, spec in self.meta.inputs.items():
+            if name in out:
+                try:
+                    out[name] = spec.coerce(out[name])
+                except InputTypeError as exc:
+                    raise TemplateError(
+                        f"variable {name!r}: {exc} (declared as {spec.type})", self.path,
+                        self.lines.line_of(("inputs", name)) if self.lines else None,
+                    ) from None
+        return out
+
     def check_types(self, values: Mapping[str, Any]) -> None:
         for name, spec in self.meta.inputs.items():
             if name in values and not spec.accepts(values[name]):
@@ -186,6 +213,7 @@ class PromptTemplate:
         if missing:
             raise MissingVariableError(missing, self.path, self._line_of_any(missing))
         if self.meta.inputs:
+            full = self.coerce(full)
             self.check_types(full)
         if self.renderer is not None:
             made = self.renderer(full, provider)
@@ -313,11 +341,15 @@ def _load_chat_json(raw: str, label: str, engine: TemplateEngine) -> PromptTempl
         )
     if not data:
         raise ConfigError("chat prompt file has no messages", label, 1)
-    where = _json_lines(raw)
+    if any(isinstance(m.get("content"), list) for m in data):
+        # multi-part content (text and images): rendered whole, then read, as promptfoo does
+        return _json_template(raw, label, engine)
+    where = json_lines(raw)
     parts = []
     for i, msg in enumerate(data):
         obj_line, keys = where[i] if i < len(where) else (None, {})
-        unknown = sorted(set(msg) - {"role", "content"})
+        unknown = sorted(set(msg) - {"role", "content"} - (
+            {"type"} if msg.get("type") == "message" else set()))  # the Responses API's form
         if unknown:
             raise ConfigError(
                 f"message {i + 1}: unknown key {unknown[0]!r}"
@@ -334,16 +366,11 @@ def _load_chat_json(raw: str, label: str, engine: TemplateEngine) -> PromptTempl
                 keys.get("role", (obj_line, obj_line))[1],
             )
         line = keys.get("content", (obj_line, obj_line))[1]
-        if isinstance(content, list):
-            raise ConfigError(MULTIPART_REFUSED.format(n=i + 1), label, line)
         if not isinstance(content, str):
             raise ConfigError(f"message {i + 1}: content must be a string", label, line)
         # A JSON string holds no raw newlines: the whole template sits on one line of the file.
         parts.append(_Part(role, engine.compile(content, label, line or 1, one_line=True)))
     return PromptTemplate(label, raw, parts, path=label)
-
-
-_JSON_WS = re.compile(r"[ \t\n\r]*")
 
 
 def _json_template(raw: str, label: str, engine: TemplateEngine) -> PromptTemplate:
@@ -362,49 +389,6 @@ def _json_template(raw: str, label: str, engine: TemplateEngine) -> PromptTempla
 
     return PromptTemplate(label, raw, [_Part(None, template)], path=label, renderer=render)
 
-
-
-def _json_lines(raw: str) -> list[tuple[int, dict[str, tuple[int, int]]]]:
-    """For each object of a (valid) top-level JSON list: its line, and key -> (key, value) lines."""
-    newlines = [i for i, ch in enumerate(raw) if ch == "\n"]
-    decoder = json.JSONDecoder()
-
-    def line(pos: int) -> int:
-        return bisect.bisect_left(newlines, pos) + 1
-
-    def skip(pos: int) -> int:
-        match = _JSON_WS.match(raw, pos)
-        return match.end() if match else pos
-
-    out: list[tuple[int, dict[str, tuple[int, int]]]] = []
-    try:
-        i = skip(0)
-        if raw[i] != "[":
-            return out
-        i = skip(i + 1)
-        while raw[i] != "]":
-            keys: dict[str, tuple[int, int]] = {}
-            start = i
-            if raw[i] == "{":
-                j = skip(i + 1)
-                while raw[j] != "}":
-                    key, after = decoder.raw_decode(raw, j)
-                    value_at = skip(skip(after) + 1)  # past the ':'
-                    keys[str(key)] = (line(j), line(value_at))
-                    _, j = decoder.raw_decode(raw, value_at)
-                    j = skip(j)
-                    if raw[j] == ",":
-                        j = skip(j + 1)
-                i = j + 1
-            else:
-                _, i = decoder.raw_decode(raw, i)
-            out.append((line(start), keys))
-            i = skip(i)
-            if raw[i] == ",":
-                i = skip(i + 1)
-    except (ValueError, IndexError):
-        pass  # positions are a nicety; json.loads has already validated the document
-    return out
 
 
 # --- .prompt files --------------------------------------------------------------------------

@@ -17,12 +17,13 @@ from typing import Any
 from promptwork.calls import CallPolicy, ModelCaller
 from promptwork.cases import CellKey, CellResult, TestCase
 from promptwork.chaining import StoredOutputs, store_as, windows, with_names
-from promptwork.checks.base import CheckResult, CheckSpec
+from promptwork.checks.base import CheckError, CheckResult, CheckSpec
 from promptwork.checks.errors import GRADER
 from promptwork.checks.grade import CROSS_PROMPT, UNDECIDED, answer_context, final_grade, grade_cell
 from promptwork.checks.judge import select_best
-from promptwork.checks.registry import check_files, render_value, value_variables
+from promptwork.checks.registry import MODEL_GRADED, render_value, value_variables
 from promptwork.checks.selection import max_score_results
+from promptwork.checks.similarity import MEASURING_CHECKS, run_settings
 from promptwork.errors import (
     ConfigError,
     MissingVariableError,
@@ -31,7 +32,8 @@ from promptwork.errors import (
     TemplateError,
 )
 from promptwork.events import CellFinished, Event, Retrying, RunFinished, RunStarted, Subscriber
-from promptwork.grading import GraderPool
+from promptwork.grading import GraderPool, provider_ref
+from promptwork.inputcheck import check_test_inputs
 from promptwork.limits import Limits, RunLimits
 from promptwork.providers.base import Provider
 from promptwork.providers.registry import create_provider
@@ -43,6 +45,7 @@ from promptwork.suite import (
     effective_params,
     provider_allows,
 )
+from promptwork.suiteenv import applied as suite_env
 from promptwork.types import Completion, Params, RenderedPrompt
 
 #: Tests expanded at a time; bounds memory and keeps one prompt's cells together.
@@ -111,6 +114,10 @@ class Runner:
         self._compared: dict[int, list[tuple[CellKey, str, list[tuple[CheckSpec, CheckResult]]]]]
         self._compared = {}
         self._stored = StoredOutputs()  # storeOutputAs values, fed to later tests
+        #: Found by :meth:`_validate_tests`, for the recorded settings: one ``similar``-like
+        #: check per distinct way of measuring, and whether a model-graded check names no grader.
+        self._measuring: dict[str, CheckSpec] = {}
+        self._default_graded = False
         self.limits = RunLimits(self.config.limits)
         self.graders = GraderPool(
             store if self.config.use_cache and suite.options.cache else None,
@@ -147,13 +154,16 @@ class Runner:
         for test in self._tests():
             count += 1
             for prompt in self.suite.prompts:
+                check_test_inputs(prompt.template, test)
                 for name in prompt.template.missing(with_names(test.vars, stored)):
                     rows = missing.setdefault(name, [])
                     if len(rows) < 5:
                         rows.append(test.source or f"tests[{test.index}]")
             known = with_names(test.vars, stored)
+            # A check's files stay inside the suite folder (unless allowed), like every file://.
+            self.suite.tests.confine_check_files(test, self.suite.path)
             for spec in test.checks:  # assert values are templates over the same vars
-                self._confine_check_files(spec, test)
+                self._note_check(spec, test)
                 for name in sorted(value_variables(spec) - known.keys()):
                     rows = missing.setdefault(name, [])
                     if len(rows) < 5:
@@ -167,17 +177,15 @@ class Runner:
             raise ConfigError("the suite has no tests", self.suite.path)
         return count
 
-    def _confine_check_files(self, spec: CheckSpec, test: TestCase) -> None:
-        """A check's ``file://`` code or data stays inside the suite folder, like every other
-        ``file://`` (unless the suite was loaded with ``allow_outside``)."""
-        for ref in check_files(spec):
-            try:
-                self.suite.tests.resolve(ref, f"'{spec.name}' check file")
-            except ConfigError as exc:
-                path, _, line = (test.source or "").rpartition(":")
-                if line.isdigit():
-                    raise ConfigError(exc.message, path, int(line)) from None
-                raise ConfigError(exc.message, test.source or self.suite.path) from None
+    def _note_check(self, spec: CheckSpec, test: TestCase) -> None:
+        """Remember what the run summary says about a check: how ``similar`` measures, and
+        whether the default grader grades it (no grader on the check nor its test)."""
+        if spec.type in MEASURING_CHECKS:
+            way = repr((spec.type, spec.config.get("method"), spec.config.get("provider")))
+            self._measuring.setdefault(way, spec)
+        if spec.type in MODEL_GRADED and not self._default_graded:
+            self._default_graded = (provider_ref(spec.config.get("provider")) is None
+                                    and provider_ref(test.options.get("provider")) is None)
 
     def _pairs(self, providers: Sequence[Provider]) -> list[_Pair]:
         options = self.suite.options
@@ -235,14 +243,22 @@ class Runner:
             "repeat": repeat,
             "cache": self.config.use_cache and self.suite.options.cache,
             "metrics": self.suite.metrics,
-            # Model-graded checks that name no grader use this one (promptfoo's key rule).
+            # Model-graded checks that name no grader use this one (promptfoo's key rule);
+            # ``default_grader_used``: whether any check of the suite does.
             "default_grader": self.graders.default.describe(),
+            "default_grader_used": self._default_graded,
+            # How similarity-measuring checks measure (``auto`` resolved on this machine).
+            "similarity": run_settings(self._measuring.values()),
         }
 
     # -- running -----------------------------------------------------------------------------
 
     async def run(self, resume: str | None = None) -> str:
         """Run (or resume) the suite; returns the run id."""
+        with suite_env(self.suite.env):  # promptfoo's ``env:``, for this run only
+            return await self._run(resume)
+
+    async def _run(self, resume: str | None) -> str:
         n_tests = self._validate_tests()
         providers = self._limited(self._providers())
         pairs = self._pairs(providers)
@@ -358,6 +374,7 @@ class Runner:
                     continue  # never sent (--max-calls/--max-cost): the run stops; resumable
                 cell = await self._grade(key, test, prompt, outcome, pair)
             cell.params = pair.params.given()
+            cell.description = test.description
             row = (cell, pair.prompt.template.content_hash, pair.provider.id)
             if cell.completion is not None and cell.completion.cached:
                 from_cache.append(row)  # free to redo: written together below
@@ -416,14 +433,18 @@ class Runner:
                     if spec.type != "select-best":
                         continue
                     criteria = str(render_value(spec.value, test.vars))
-                    provider = spec.config.get("provider")
-                    try:
-                        winner = await select_best([c[1] for c in group], criteria, grader,
-                                                   provider if isinstance(provider, str) else None)
+                    try:  # the check's provider goes whole: its config (base_url) counts
+                        # and its (or its test's) rubricPrompt, as promptfoo passes it.
+                        winner = await select_best(
+                            [c[1] for c in group], criteria, grader, spec.config.get("provider"),
+                            rubric_prompt=spec.config.get("rubricPrompt"), variables=test.vars,
+                            base_dir=self.suite.base_dir)
+                        reason = None if winner is not None else "grader gave no valid choice"
                     except ProviderError as exc:
                         failed = f"{spec.name}: grader call failed: {exc}"
                         break
-                    reason = None if winner is not None else "grader gave no valid choice"
+                    except CheckError as exc:  # the user's rubricPrompt: the check fails
+                        winner, reason = None, str(exc)
                     for i, (_key, _out, graded) in enumerate(group):
                         won = winner == i
                         graded[n] = (spec, CheckResult(

@@ -13,6 +13,7 @@ stops loop, recursion and multiplication bombs by a deadline and by size limits:
 
 ``for`` loops and ``~`` are routed through the guards by rewriting the parsed template with
 :class:`GuardRewriter` before it is compiled (:class:`promptwork.templates.TemplateEngine` does).
+The environment also has the Nunjucks features promptfoo's prompts use (:mod:`promptwork.nunjucks`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from jinja2.utils import _PassArg, generate_lorem_ipsum
 from jinja2.visitor import NodeTransformer
 
 from promptwork.errors import TemplateError
+from promptwork.nunjucks import NUNJUCKS_FILTERS, js_length, pairs_of
 
 __all__ = ["MAX_INT_BITS", "GuardRewriter", "LimitedEnvironment", "RenderLimits", "render_deadline"]
 
@@ -81,6 +83,9 @@ class _Guard(Extension):
             env.check_time()
             yield item
 
+    def pairs(self, iterable: Iterable[Any]) -> Iterator[Any]:
+        return pairs_of(iterable)
+
     def concat(self, *parts: Any) -> str:
         texts = [str(part) for part in parts]
         self.env.check_size(sum(map(len, texts)), "'~'")
@@ -97,6 +102,8 @@ class GuardRewriter(NodeTransformer):
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
+        if isinstance(node.target, nodes.Tuple) and len(node.target.items) == 2:
+            node.iter = _guard_call("pairs", [node.iter], node.lineno)  # Nunjucks' key, value
         node.iter = _guard_call("iterate", [node.iter], node.lineno)
         return node
 
@@ -186,6 +193,9 @@ _FILTER_CHECKS: dict[str, Callable[..., None]] = {
     "join": _check_join,
     "replace": _check_replace,
     "format": _check_format,
+    "dump": lambda env, value, spaces=None: None,  # indent clamped to 10; output size checked
+    "load": lambda env, text: None,
+    "nl2br": lambda env, text: env.check_size(len(str(text)) * 7, "nl2br"),
 }
 
 
@@ -212,6 +222,8 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
         self.limits = limits
         self.globals["range"] = self._range
         self.globals["lipsum"] = self._lipsum
+        self.filters.update(NUNJUCKS_FILTERS)
+        self.policies["truncate.leeway"] = 0  # Nunjucks cuts at the length asked
         for name, check in _FILTER_CHECKS.items():
             self.filters[name] = self._guard_filter(self.filters[name], check, name == "join")
 
@@ -305,6 +317,11 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
         return guarded
 
     # -- sandbox hooks ----------------------------------------------------------------------
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if attribute == "length" and (length := js_length(obj)) is not None:
+            return length  # JavaScript's .length, which promptfoo's prompts use
+        return super().getattr(obj, attribute)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         self.check_time()

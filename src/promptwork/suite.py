@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from promptwork.configfiles import ConfigFileError, load_config_files
 from promptwork.datasets import TestSource
 from promptwork.derived import validate_derived
 from promptwork.errors import ConfigError
@@ -22,6 +23,7 @@ from promptwork.prompts import PromptTemplate
 from promptwork.promptsources import load_prompts
 from promptwork.providers.python_file import resolve_entries
 from promptwork.providers.registry import known_prefixes
+from promptwork.suiteenv import parse_env
 from promptwork.suiterefs import check_templates, expand_refs
 from promptwork.templates import TemplateEngine
 from promptwork.types import Params
@@ -33,13 +35,11 @@ SUITE_NAMES = ("promptwork.yaml", "promptwork.yml", "promptfooconfig.yaml", "pro
 SUPPORTED_KEYS = (
     "description", "prompts", "providers", "targets", "tests", "defaultTest", "evaluateOptions",
     "outputPath", "metrics", "tags", "metadata", "sharing", "optimize", "renderDataVars",
-    "derivedMetrics", "assertionTemplates",
+    "derivedMetrics", "assertionTemplates", "env",
 )
 #: promptfoo keys we read but do not act on yet, with what to do instead.
 UNSUPPORTED_KEYS = {
     "scenarios": "promptfoo 'scenarios' are not supported yet; list the tests directly",
-    "env": "'env' is not supported: promptwork does not change its own environment; set the "
-           "variables in the shell, or API keys in ~/.config/promptwork/config.toml",
     "extensions": "'extensions' (beforeAll/afterEach hooks) are not supported: they change the "
                   "suite while it runs, which would make runs impossible to resume or compare",
     "nunjucksFilters": "'nunjucksFilters' are not supported: promptfoo's filters are JavaScript "
@@ -113,6 +113,8 @@ class Suite:
     metrics: list[dict[str, Any]]
     text: str = ""
     optimize: SuiteOptimizeDefaults = field(default_factory=SuiteOptimizeDefaults)
+    #: promptfoo's ``env:``: variables set while the suite's models are created and called.
+    env: dict[str, str] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
         """sha256 over the suite text, every prompt's text and every data file's bytes.
@@ -175,7 +177,7 @@ def parse_suite(
     data, where = _targets_as_providers(data, where)
     engine = TemplateEngine()
     prompts = _prompts(data.get("prompts"), where, base_dir, engine, allow_outside)
-    providers = _providers(data.get("providers"), where)
+    providers = _providers(data.get("providers"), where, base_dir, allow_outside)
     providers = resolve_entries(providers, base_dir, allow_outside, lambda i, msg: where.error(
         ("providers", i) if isinstance(data.get("providers"), list) else ("providers",), msg))
     _check_prompt_filters(providers, prompts, where, isinstance(data.get("providers"), list))
@@ -219,8 +221,13 @@ def parse_suite(
         except ConfigError as exc:
             raise where.error(("derivedMetrics", _index_in(exc.message)), exc.message) from None
     desc = data.get("description")
+    try:
+        env = parse_env(data.get("env"))
+    except ConfigError as exc:
+        raise where.error(("env",), exc.message) from None
     return Suite(file, base_dir, str(desc) if desc is not None else None, prompts, providers,
-                 tests, options, outputs, metrics, text, _optimize(data.get("optimize"), where))
+                 tests, options, outputs, metrics, text, _optimize(data.get("optimize"), where),
+                 env)
 
 
 def _default_test_file(ref: str, where: LineMap, base_dir: Path, allow_outside: bool) -> Any:
@@ -317,7 +324,9 @@ def _prompts(
     return out
 
 
-def _providers(spec: Any, where: LineMap) -> list[ProviderEntry]:
+def _providers(
+    spec: Any, where: LineMap, base_dir: Path, allow_outside: bool = False
+) -> list[ProviderEntry]:
     if spec is None:
         return [ProviderEntry(0, "local:gemma3-270m", "local:gemma3-270m")]
     items = spec if isinstance(spec, list) else [spec]
@@ -342,6 +351,12 @@ def _providers(spec: Any, where: LineMap) -> list[ProviderEntry]:
         config = item.get("config") or {}
         if not isinstance(config, dict):
             raise where.error((*key, "config"), "'config' must be a mapping")
+        try:
+            config = load_config_files(config, base_dir, allow_outside)
+        except ConfigFileError as exc:
+            if exc.path:  # the error is inside the referenced file
+                raise
+            raise where.error((*key, "config", exc.key), exc.message) from None
         try:
             config, params = split_config(config, pid)
         except GenerationKeyError as exc:

@@ -22,13 +22,27 @@ ROLES: tuple[str, ...] = ("system", "user", "assistant")
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One chat message."""
+    """One chat message.
+
+    ``content`` is its text. A multi-part message (text and images, promptfoo's and OpenAI's
+    ``[{type: text}, {type: image_url}]``) also keeps its ``parts`` in OpenAI's form; its
+    ``content`` is then the text parts joined. Only providers whose capabilities include
+    ``images`` send parts; the others refuse such messages by name.
+    """
 
     role: Role
     content: str
+    parts: tuple[dict[str, Any], ...] | None = None
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
+        if self.parts is not None:
+            return {"role": self.role, "content": [dict(p) for p in self.parts]}
         return {"role": self.role, "content": self.content}
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """The image URLs (``https:`` or ``data:``) of a multi-part message."""
+        return tuple(p["image_url"]["url"] for p in self.parts or () if p["type"] == "image_url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +73,11 @@ class RenderedPrompt:
             parts.append("Assistant:")
         return "\n\n".join(parts)
 
-    def to_list(self) -> list[dict[str, str]]:
+    def to_list(self) -> list[dict[str, Any]]:
         return [m.to_dict() for m in self.messages]
+
+    def has_images(self) -> bool:
+        return any(m.images for m in self.messages)
 
 
 class Params(BaseModel):

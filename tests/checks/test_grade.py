@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from promptwork.checks import CheckContext, CheckResult, CheckSpec, registry
+from promptwork.checks.base import GraderRef
 from promptwork.checks.grade import UNDECIDED, grade_cell, refuse_cross_prompt
 from promptwork.checks.registry import parse_spec
 from promptwork.checks.transform import js_available
@@ -27,7 +28,7 @@ class Judge:
         self.answers = list(answers)
         self.prompts: list[str] = []
 
-    async def __call__(self, prompt: str, provider: str | None = None) -> str:
+    async def __call__(self, prompt: str, provider: GraderRef | None = None) -> str:
         self.prompts.append(prompt)
         answer = self.answers.pop(0)
         if isinstance(answer, ProviderError):

@@ -137,3 +137,15 @@ class TestRefusedAtLoad:
     def test_refused(self, value: Any, match: str) -> None:
         with pytest.raises(ConfigError, match=match):
             parse_spec({"type": "javascript", "value": value}, where="suite.yaml: tests[0]")
+
+
+async def test_a_tool_call_answer_reaches_the_script_parsed() -> None:
+    # promptfoo hands a tool/function call answer to the script as the parsed object, so that
+    # ``output[0].function.name`` works; plain text answers stay text (even JSON-looking ones).
+    calls = '[{"type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]'
+    spec = parse_spec({"type": "javascript", "value": "output[0].function.name === 'get_weather'"})
+    ctx = CheckContext(calls, vars={}, prompt_text="Weather?", finish_reason="tool_calls")
+    assert (await arun_check(spec, ctx)).passed
+    text = parse_spec({"type": "javascript", "value": "typeof output === 'string'"})
+    assert (await arun_check(text, CheckContext(calls, vars={}, prompt_text="?",
+                                                finish_reason="stop"))).passed

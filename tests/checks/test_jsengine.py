@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -93,10 +92,10 @@ class TestSandbox:
             run_js("nothing.here", "x", CTX)
 
     def test_infinite_loop_is_stopped_by_the_time_limit(self) -> None:
-        start = time.monotonic()
+        # The message names the limit that stopped it (no wall-clock bound: timed unit tests
+        # fail under load).
         with pytest.raises(JSError, match=r"time limit of 0\.3 s"):
             run_js("while (true) {}", "x", CTX, time_limit_s=0.3)
-        assert time.monotonic() - start < 3
         assert run_js("1 + 1", "x", CTX) == 2  # the engine is still usable
 
     def test_never_settling_promise_is_stopped(self) -> None:

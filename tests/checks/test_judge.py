@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from checks.graders import ScriptedGrader
 from promptwork.checks import CheckContext, CheckResult, CheckSpec, register, registry
-from promptwork.checks.base import CheckError
+from promptwork.checks.base import CheckError, GraderRef
 from promptwork.checks.errors import GradingError
 from promptwork.checks.judge import (
     parse_factuality,
@@ -22,29 +23,10 @@ from promptwork.checks.registry import arun_check, is_async_check, parse_spec, r
 from promptwork.errors import ConfigError, ProviderError
 
 
-class FakeGrader:
-    """Answers with scripted texts (the last one repeats) or raises a scripted exception."""
-
-    def __init__(self, *answers: str | Exception):
-        self.answers = list(answers)
-        self.calls: list[tuple[str, str | None]] = []
-
-    async def __call__(self, prompt: str, provider: str | None = None) -> str:
-        self.calls.append((prompt, provider))
-        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    @property
-    def prompt(self) -> str:
-        return self.calls[-1][0]
-
-
 async def grade(
     check: dict[str, Any], answer: str | Exception, output: str = "Paris.", **ctx: Any
-) -> tuple[CheckResult, FakeGrader]:
-    grader = FakeGrader(answer)
+) -> tuple[CheckResult, ScriptedGrader]:
+    grader = ScriptedGrader(answer)
     spec = parse_spec(check)
     return await arun_check(spec, CheckContext(output, grader=grader, **ctx)), grader
 
@@ -225,13 +207,16 @@ class TestLlmRubric:
         [
             ({"provider": "openai:gpt-4o-mini"}, "openai:gpt-4o-mini"),
             ({"config": {"provider": "local:judge"}}, "local:judge"),
-            (
+            (  # the whole reference: its config (base_url, parameters) must reach the grader
                 {"provider": {"id": "anthropic:claude", "config": {"temperature": 0}}},
-                "anthropic:claude",
+                {"id": "anthropic:claude", "config": {"temperature": 0}},
             ),
+            ({"provider": {"text": {"id": "openai:judge", "config": {"base_url": "http://h/v1"}},
+                           "embedding": "openai:embedding:e"}},
+             {"id": "openai:judge", "config": {"base_url": "http://h/v1"}}),
         ],
     )
-    async def test_provider_override(self, check: dict[str, Any], expected: str) -> None:
+    async def test_provider_override(self, check: dict[str, Any], expected: Any) -> None:
         _, grader = await grade({**RUBRIC, **check}, '{"pass": true}')
         assert grader.calls[0][1] == expected
 
@@ -258,7 +243,7 @@ class TestEcho:
         ],
     )
     async def test_pure_echo_is_an_explicit_failure(self, check: dict[str, Any]) -> None:
-        async def echo(prompt: str, provider: str | None = None) -> str:
+        async def echo(prompt: str, provider: GraderRef | None = None) -> str:
             return "\n\n" + prompt + "\n"
 
         spec = parse_spec(check)
@@ -266,7 +251,7 @@ class TestEcho:
         assert not r.passed and r.reason.startswith("grader only repeated the grading prompt")
 
     async def test_echo_then_verdict(self) -> None:
-        async def echo_fail(prompt: str, provider: str | None = None) -> str:
+        async def echo_fail(prompt: str, provider: GraderRef | None = None) -> str:
             return prompt + "\nFAIL"
 
         spec = parse_spec(RUBRIC)
@@ -277,7 +262,7 @@ class TestEcho:
         assert parse_factuality('{"category": "<A, B, C, D or E>", "reason": "..."}') is None
 
     async def test_select_best_ignores_echo(self) -> None:
-        async def echo_index(prompt: str, provider: str | None = None) -> str:
+        async def echo_index(prompt: str, provider: GraderRef | None = None) -> str:
             return prompt + "\n1"
 
         assert await select_best(["a", "b", "c"], "c", echo_index, None) == 1
@@ -480,7 +465,7 @@ class TestSelectBest:
         assert parse_index(answer, 3) == index
 
     async def test_select_best(self) -> None:
-        grader = FakeGrader("The best is 1")
+        grader = ScriptedGrader("The best is 1")
         outputs = ["Bonjour", "Hello there", "Hi"]
         assert await select_best(outputs, "most formal English", grader, "local:judge") == 1
         prompt, provider = grader.calls[0]
@@ -489,20 +474,20 @@ class TestSelectBest:
             assert f'<text index="{i}">\n{text}\n</text>' in prompt
 
     async def test_select_best_edge_cases(self) -> None:
-        grader = FakeGrader("garbage")
+        grader = ScriptedGrader("garbage")
         assert await select_best([], "c", grader, None) is None
         assert await select_best(["only"], "c", grader, None) == 0
         assert not grader.calls
         assert await select_best(["a", "b"], "c", grader, None) is None
 
     async def test_select_best_custom_prompt_and_errors(self) -> None:
-        grader = FakeGrader("0")
+        grader = ScriptedGrader("0")
         prompt = "{{ criteria }} for {{ who }}: {% for o in outputs %}[{{ o }}]{% endfor %}"
         got = await select_best(
             ["a", "b"], "c", grader, None, rubric_prompt=prompt, variables={"who": "kids"}
         )
         assert got == 0 and grader.prompt == "c for kids: [a][b]"
-        failing = FakeGrader(ProviderError("down", kind="server"))
+        failing = ScriptedGrader(ProviderError("down", kind="server"))
         with pytest.raises(ProviderError):
             await select_best(["a", "b"], "c", failing, None)
 

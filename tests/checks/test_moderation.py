@@ -6,14 +6,19 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from evalkit import isolate_env, write_suite
 from promptwork.checks import CheckContext, CheckResult
 from promptwork.checks.errors import GradingError
 from promptwork.checks.registry import arun_check, parse_spec
 from promptwork.errors import ConfigError
+from promptwork.evaluation import evaluate
+from promptwork.providers.scripted import ScriptedProvider
+from promptwork.runner import RunConfig
 
 
 class ModerationServer:
@@ -102,10 +107,27 @@ async def test_failed_call_is_a_grader_error(server: ModerationServer) -> None:
     assert info.value.kind == "grader" and "429" in str(info.value)
 
 
-async def test_without_a_key_it_fails_saying_so(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("kind", ["moderation", "not-moderation"])
+async def test_without_a_key_it_is_a_grader_error_not_a_failed_check(
+        monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    r = await run(type="not-moderation")
-    assert not r.passed and "needs OPENAI_API_KEY" in r.reason
+    with pytest.raises(GradingError) as info:
+        await run(type=kind)
+    assert info.value.kind == "grader" and "needs OPENAI_API_KEY" in str(info.value)
+
+
+def test_without_a_key_an_eval_cell_is_a_grader_error(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The run's pass rate is not lowered: the cell is an error, counted apart."""
+    isolate_env(monkeypatch, tmp_path)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    path = write_suite(tmp_path, {"prompts": ["Hi"], "providers": ["scripted"], "tests": [
+        {"assert": [{"type": "contains", "value": "ok"}, {"type": "moderation"}]}]})
+    run = evaluate(path, providers={0: ScriptedProvider(["ok"])},
+                   config=RunConfig(use_cache=False))
+    [row] = run.rows()
+    assert row["error_kind"] == "grader" and "OPENAI_API_KEY" in row["error"]
+    assert row["score"] is None
 
 
 @pytest.mark.parametrize(
@@ -119,3 +141,23 @@ async def test_without_a_key_it_fails_saying_so(monkeypatch: pytest.MonkeyPatch)
 def test_bad_config_refused_at_load(spec: dict[str, Any], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         parse_spec({"type": "moderation", **spec})
+
+
+async def test_provider_config_base_url_and_key_variable(
+        server: ModerationServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The environment points nowhere: only the check's own config can reach the server.
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.setenv("PW_MODERATION_KEY", "sk-test-own-moderation-key-42")
+    provider = {"id": "openai:moderation",
+                "config": {"apiBaseUrl": server.url, "apiKeyEnvar": "PW_MODERATION_KEY"}}
+    server.categories = {"violence": True}
+    r = await run(provider=provider)
+    assert not r.passed and r.reason == "moderation flagged: violence"
+    assert server.requests[0][1] == "Bearer sk-test-own-moderation-key-42"
+
+
+def test_bad_moderation_base_url_refused_at_load() -> None:
+    with pytest.raises(ConfigError, match="base_url must be an http"):
+        parse_spec({"type": "moderation",
+                    "provider": {"id": "openai:moderation", "config": {"base_url": "ftp://x"}}})

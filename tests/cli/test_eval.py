@@ -355,9 +355,9 @@ def test_runs_compare_two_columns_of_one_run(
     code, _, err = cli(capsys, "runs", "compare", run_id, "--a", "0:0", "--b", "2:0")
     assert code == 2 and "no column 2:0" in err
     code, _, err = cli(capsys, "runs", "compare", run_id)
-    assert code == 2 and "itself" in err
+    assert code == 2 and "name both with --a and --b" in err  # usage in plain words
     code, _, err = cli(capsys, "runs", "compare", run_id, "--a", "zero", "--b", "1:0")
-    assert code == 2 and "PROMPT_INDEX:PROVIDER_INDEX" in err
+    assert code == 2 and "no column is named 'zero'" in err and "good@scripted (0:0)" in err
 
 
 def test_runs_compare_two_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -421,3 +421,108 @@ def test_sequential_decoding_is_recorded_said_and_keys_the_cache(
     assert evaluate(capsys, "-o", "again.json")[0] == 0
     assert cached("again.json") == [True] * 3
     assert [decoding(r) for r in run_ids(tmp_path)] == ["batched", "sequential", "batched"]
+
+
+# -- what the run says about how it was graded -----------------------------------------------------
+
+
+def rubric_suite(folder: Path, **check: Any) -> Path:
+    return write_suite(folder, {
+        "prompts": ["Say {{ w }}"], "providers": ["echo"],
+        "tests": [{"vars": {"w": "hi"}, "assert": [
+            {"type": "llm-rubric", "value": "says hi", **check},
+            {"type": "similar", "value": "Say hi", "threshold": 0.5,
+             "config": {"method": "lexical"}}]}],
+    })
+
+
+def scripted_graders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every grading model is a scripted one that passes; returns the ids asked for."""
+    import promptwork.grading
+    from promptwork.providers.scripted import ScriptedProvider
+
+    asked: list[str] = []
+
+    def create(model_id: str, config: dict[str, Any], label: str | None = None) -> Any:
+        asked.append(model_id)
+        return ScriptedProvider(['{"reason": "ok", "pass": true, "score": 1}'], id=model_id)
+
+    monkeypatch.setattr(promptwork.grading, "create_provider", create)
+    return asked
+
+
+def test_the_summary_names_the_embedded_default_grader_and_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    asked = scripted_graders(monkeypatch)
+    rubric_suite(tmp_path)
+    code, _, err = evaluate(capsys, "-o", "r.json", "-o", "r.html")
+    assert code == 0, err
+    assert asked == ["local:gemma3-270m"]
+    line = next(line for line in err.splitlines() if line.startswith("default grader:"))
+    assert line.startswith("default grader: local:gemma3-270m (no grading model named and no "
+                           "vendor key found")
+    # similar's method is said too (named here, so not "(auto)").
+    assert "similar method: lexical" in err.splitlines()
+    meta = json.loads((tmp_path / "r.json").read_text())["metadata"]
+    assert meta["defaultGrader"]["id"] == "local:gemma3-270m"
+    assert meta["similarity"] == {"similar": "lexical"}
+    page = (tmp_path / "r.html").read_text()
+    assert "default grader: local:gemma3-270m (no grading model named" in page
+    assert "similar method: lexical" in page
+
+
+def test_a_vendor_key_picks_the_default_grader_and_the_summary_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = scripted_graders(monkeypatch)  # isolate_env set a (fake) OpenAI key
+    rubric_suite(tmp_path)
+    code, _, err = evaluate(capsys)
+    assert code == 0, err
+    assert asked == ["openai:gpt-5"]
+    assert "default grader: openai:gpt-5 (OPENAI_API_KEY is set)" in err
+
+
+def test_no_default_grader_line_when_every_check_names_its_grader(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = scripted_graders(monkeypatch)
+    rubric_suite(tmp_path, provider="openai:chat:my-grader")
+    code, _, err = evaluate(capsys, "-o", "r.json")
+    assert code == 0, err
+    assert asked == ["openai:chat:my-grader"]
+    assert "default grader" not in err
+    assert "defaultGrader" not in json.loads((tmp_path / "r.json").read_text())["metadata"]
+
+
+def test_similar_auto_says_which_method_it_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from promptwork.checks import similarity
+
+    for method in ("lexical", "embedding"):
+        monkeypatch.setattr(similarity, "auto_method", lambda m=method: m)
+        write_suite(tmp_path, {
+            "prompts": ["Say {{ w }}"], "providers": ["echo"],
+            "tests": [{"vars": {"w": "hi"}, "assert": [{"type": "contains", "value": "hi"}]},
+                      {"vars": {"w": "yo"}, "assert": [
+                          {"type": "contains", "value": "yo"},
+                          {"type": "similar", "value": "Say yo", "weight": 0}]}],
+        })
+        monkeypatch.setattr(similarity, "measure", _fixed_measure)
+        code, _, err = evaluate(capsys)
+        assert code == 0, err
+        assert f"similar method: {method} (auto)" in err.splitlines()
+        assert "default grader" not in err  # no model-graded check
+    # A suite without similarity checks says nothing about them.
+    echo_suite(tmp_path)
+    code, _, err = evaluate(capsys)
+    assert code == 0 and "method:" not in err
+
+
+async def _fixed_measure(text: str, references: Any, method: str = "auto",
+                         provider: Any = None) -> Any:
+    from promptwork.checks.similarity import Measurement
+
+    return Measurement([1.0], "lexical", "lexical similarity", "fixed")

@@ -94,3 +94,28 @@ def test_missing_sdk_shows_the_pip_extra(
     assert "pip install 'promptwork[anthropic]'" in out
     providers = {p["prefix"]: p for p in models_json()["providers"]}
     assert providers["anthropic"]["sdk"] == "pip install 'promptwork[anthropic]'"
+
+
+def test_bedrock_and_vertex_name_their_sdk_and_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    missing = {"boto3", "google.genai", "openai"}
+
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name in missing else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    providers = {p["prefix"]: p for p in models_json()["providers"]}
+    assert providers["bedrock"]["sdk"] == "pip install 'promptwork[bedrock]'"
+    assert providers["vertex"]["sdk"] == "pip install 'promptwork[vertex]'"
+    assert providers["google"]["sdk"] == "pip install 'promptwork[google]'"
+    # OpenAI-compatible vendors and Azure need the OpenAI SDK.
+    for prefix in ("azure", "mistral", "groq"):
+        assert providers[prefix]["sdk"] == "pip install 'promptwork[openai]'", prefix
+    assert providers["anthropic"]["sdk"] == "installed"
+    assert providers["echo"]["sdk"] == "installed"
+
+    missing.clear()  # with the SDKs present, each is reported installed
+    providers = {p["prefix"]: p for p in models_json()["providers"]}
+    assert providers["bedrock"]["sdk"] == providers["vertex"]["sdk"] == "installed"

@@ -58,3 +58,21 @@ async def test_aoptimize_takes_the_value(suite_dir: Path) -> None:
                               task_provider=smart_provider())
     result = await aoptimize(None, suite_dir, options)
     assert result.budget["limit"] == 40 and result.plan.strategy == "components"
+
+
+def test_a_check_file_outside_the_suite_folder_is_refused_as_in_eval(tmp_path: Path) -> None:
+    # eval refuses it before any call; optimize grades with the same checks, so it must too.
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "check.py").write_text("def get_assert(output, context):\n"
+                                                   "    return True\n")
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    tests = "".join(f"  - vars: {{q: q{i}}}\n    assert: [{{type: python, "
+                    f"value: 'file://../outside/check.py'}}]\n" for i in range(12))
+    (folder / "promptwork.yaml").write_text(
+        f"prompts: ['Answer {{{{ q }}}}']\nproviders: [echo]\ntests:\n{tests}")
+    provider = smart_provider()
+    with pytest.raises(ConfigError, match="outside the suite folder") as info:
+        plan_optimization(None, folder, task_provider=provider)
+    assert info.value.line == 4  # the first test
+    assert provider.calls == []

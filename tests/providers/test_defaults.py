@@ -104,3 +104,19 @@ def test_without_keys_the_run_records_the_embedded_grader(tmp_path: Path) -> Non
     run = pw.evaluate(tmp_path, config=RunConfig(use_cache=False))
     assert run.record.settings["default_grader"]["id"] == DEFAULT_MODEL
     assert "no vendor key" in run.record.settings["default_grader"]["reason"]
+
+
+def test_the_test_helpers_keep_the_default_grader_off_the_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # evalkit gives tests a fake OpenAI key, which makes openai:gpt-5 the default grader: a test
+    # with a model-graded check and no grader must then reach 127.0.0.1, never api.openai.com.
+    from evalkit import clean_env, isolate_env
+    from promptwork.providers.registry import create_provider
+
+    isolate_env(monkeypatch, tmp_path)
+    grader = default_grader()
+    assert grader.id == "openai:gpt-5"
+    url = create_provider(grader.id, grader.config).describe()["base_url"]
+    assert url.startswith("http://127.0.0.1:")
+    assert clean_env()["OPENAI_BASE_URL"].startswith("http://127.0.0.1:")

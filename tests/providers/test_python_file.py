@@ -151,3 +151,28 @@ def test_a_returned_error_is_an_error_cell_in_a_run(tmp_path: Path) -> None:
     assert rows[1]["output"] is None and rows[1]["grading"] is None
     assert "the backend said no" in rows[1]["error"]
     assert run.stats() == {"successes": 1, "failures": 0, "errors": 1}
+
+
+@pytest.mark.parametrize("how", ["raise", "return"])
+async def test_keys_in_a_providers_error_are_redacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    # The user's code fails with a message quoting its key (an SDK echoing a header): neither
+    # the planted key value nor a key-shaped string reaches the cell's error.
+    planted = "groq-secret-value-0123456789"
+    monkeypatch.setenv("GROQ_API_KEY", planted)
+    path = tmp_path / "leaky.py"
+    path.write_text(textwrap.dedent(f"""\
+        import os
+
+        def call_api(prompt, options, context):
+            message = "401 for key " + os.environ["GROQ_API_KEY"] + " / sk-abcdefghijklmnop0123"
+            if {how!r} == "raise":
+                raise RuntimeError(message)
+            return {{"error": message}}
+        """))
+    provider = create_provider(f"file://{path}")
+    with pytest.raises(ProviderError) as info:
+        await provider.complete(RenderedPrompt.from_text("hi"), Params())
+    assert "401 for key" in info.value.message
+    assert planted not in info.value.message and "sk-abcdefghijklmnop" not in info.value.message

@@ -138,7 +138,7 @@ def test_csv_one_row_per_result(tmp_path: Path, run: RunRecord,
                                 rows: list[dict[str, Any]]) -> None:
     records = read_csv(do_export(tmp_path / "out.csv", run, rows))
     assert len(records) == TOTAL
-    assert list(records[0])[:4] == ["test", "repeat", "var_city", "var_n"]
+    assert list(records[0])[:5] == ["test", "repeat", "description", "var_city", "var_n"]
     assert {"prompt", "provider", "output", "pass", "score", "reason", "error", "latency_ms",
             "cost", "prompt_tokens", "completion_tokens"} <= set(records[0])
     assert sum(r["pass"] == "true" for r in records) == SUCCESSES
@@ -181,20 +181,37 @@ def test_markdown_tables(tmp_path: Path, run: RunRecord, rows: list[dict[str, An
     # Summary: header + rule + 4 columns; matrix: header + rule + 4 tests.
     assert len(table_lines) == 12
     widths = {len(_CELL_SPLIT.split(line)) for line in table_lines[:6]}
-    assert widths == {12}  # 10 columns, every row
+    assert widths == {13}  # 10 columns and the named metric 'accuracy', every row
     widths = {len(_CELL_SPLIT.split(line)) for line in table_lines[6:]}
     assert widths == {7}  # test + 4 columns, even the row with a pipe in an output
     assert "**75.0% \\[30.1\u201395.4\\]**" not in text  # 75% is not the best
-    assert "**100.0% \\[51.0\u2013100.0\\]**" in text
-    assert "<script" not in text
-    assert "![" not in text  # no remote markdown image renders
+    # Two columns tie at 100%: no winner is marked (issue 18 §2: only a significant win).
+    assert "**100.0% \\[51.0\u2013100.0\\]**" not in text
+    rendered = outside_fences(text)  # fenced code blocks render nothing
+    assert re.search(r"(?<!\\)<", rendered) is None  # every '<' escaped: no tag, no entity
+    assert "&lt;" not in text and "<br>" not in text
+    assert "![" not in rendered  # no remote markdown image renders
     assert "**PASS** 1.00" in text and "**ERROR** timed out after 30s" in text
+
+
+def outside_fences(markdown: str) -> str:
+    """The Markdown text without its fenced code blocks."""
+    kept, fence = [], ""
+    for line in markdown.splitlines():
+        if fence:
+            if line == fence:
+                fence = ""
+        elif line.startswith("```"):
+            fence = line.rstrip("text").rstrip()
+        else:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def test_md_escape() -> None:
     assert md_escape("a|b") == "a\\|b"
-    assert md_escape("line1\nline2") == "line1<br>line2"
-    assert md_escape("<img src=x>") == "&lt;img src=x&gt;"
+    assert md_escape("line1\nline2") == "line1 / line2"  # no <br>: wikis show it literally
+    assert md_escape("<img src=x>") == "\\<img src=x\\>"  # no entity either
     assert md_escape("![x](http://e/i.png)") == "\\!\\[x\\](http://e/i.png)"
 
 

@@ -109,8 +109,8 @@ def test_summary_table_pass_rate_with_wilson_interval(rows: list[dict[str, Any]]
     assert expected == "75.0% [30.1\u201395.4]"
     assert expected in text
     assert "0.0% [0.0\u201349.0]" in text
-    # Two columns tie at 100%: both are marked best; the others are not.
-    assert text.count("★") == 2
+    # Two columns tie at 100%: a tie is no win, so no column is marked (issue 18 §2).
+    assert "★" not in text
     assert "n/a" in text  # unknown cost of the last column
     assert "$0.0040" in text
     assert "100 ms" in text

@@ -14,17 +14,36 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from promptwork.checks.base import CheckContext, CheckError, CheckSpec
+from promptwork.checks.base import CheckContext, CheckError, CheckSpec, GraderRef
+from promptwork.checks.rubric import rubric_prompt_problem
 from promptwork.checks.verdicts import is_echo, quote, without_echo
 
 __all__ = [
     "ask",
     "context_chunks",
     "grader_provider",
+    "grader_ref",
     "json_answer",
+    "options_problem",
     "provider_problem",
     "required_var",
 ]
+
+
+def grader_ref(provider: Any) -> GraderRef | None:
+    """What a check hands its grader: the text-grading entry of its ``provider``, whole.
+
+    An id or ``{id, config}`` as is (the config, with its ``base_url``, must reach the grader);
+    promptfoo's map by kind (``{text: ..., embedding: ...}``) gives its ``text`` entry; ``None``
+    when the check names no grading model (the test's grader is used).
+    """
+    if isinstance(provider, Mapping) and "id" not in provider:
+        provider = provider.get("text")
+    if isinstance(provider, str):
+        return provider.strip() or None
+    if isinstance(provider, Mapping) and grader_provider(provider) is not None:
+        return provider
+    return None
 
 
 def grader_provider(provider: Any) -> str | None:
@@ -45,6 +64,18 @@ def provider_problem(provider: Any) -> str | None:
     return "'provider' must be a model id, {id, config}, or {text: ..., embedding: ...}"
 
 
+def options_problem(spec: CheckSpec, *, provider: bool = True) -> str | None:
+    """What is wrong with a model-graded check's common options, or ``None``: its ``threshold``
+    (a score from 0 to 1), its ``rubricPrompt`` and, unless ``provider`` is false (the caller
+    checks it its own way), its ``provider``."""
+    if spec.threshold is not None and not 0 <= spec.threshold <= 1:
+        return f"'threshold' must be between 0 and 1, got {spec.threshold:g}"
+    rubric = spec.config.get("rubricPrompt")
+    if rubric is not None and (problem := rubric_prompt_problem(rubric)):
+        return problem
+    return provider_problem(spec.config.get("provider")) if provider else None
+
+
 async def ask(spec: CheckSpec, ctx: CheckContext, prompt: str) -> str:
     """The grader's answer to ``prompt`` (lines that only echo the prompt set aside).
 
@@ -57,7 +88,7 @@ async def ask(spec: CheckSpec, ctx: CheckContext, prompt: str) -> str:
             f"'{spec.type}' needs a grading model, and none is configured "
             "(set a grader model for the run, or a 'provider' on the check)"
         )
-    answer = await ctx.grader(prompt, grader_provider(spec.config.get("provider")))
+    answer = await ctx.grader(prompt, grader_ref(spec.config.get("provider")))
     if not isinstance(answer, str) or not answer.strip():
         raise CheckError(f"'{spec.type}': the grader returned an empty answer")
     prompt_lines = {line.strip() for line in prompt.splitlines()}

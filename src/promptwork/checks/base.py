@@ -84,18 +84,24 @@ class CheckError(Exception):
     """
 
 
+#: A check's grading model as the suite wrote it: an id, or ``{id, config, label}``.
+GraderRef = str | Mapping[str, Any]
+
+
 class Grader(Protocol):
     """Calls the grading model for model-graded checks (``llm-rubric``, ``factuality``...).
 
-    The runner builds it. It sends ``prompt`` as one user message to the grading model
-    (``provider``, a model id, overrides the default grader), with caching and retries, and returns
-    the answer's text. It renders nothing itself.
+    The runner builds it. It sends ``prompt`` as one user message to the grading model, with
+    caching and retries, and returns the answer's text. It renders nothing itself. ``provider`` is
+    the check's own grading model as the suite wrote it (a model id, or ``{id, config}`` whose
+    ``config`` — ``base_url``, keys, parameters — the grader honours); it overrides the test's
+    grader. Checks pass the whole reference, never only its id.
 
     Raises:
         promptwork.errors.ProviderError: The call failed.
     """
 
-    async def __call__(self, prompt: str, provider: str | None = None) -> str: ...
+    async def __call__(self, prompt: str, provider: GraderRef | None = None) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +153,11 @@ class CheckContext:
 #: ``config`` for checks that call a model.
 SPEC_KEYS = ("type", "value", "threshold", "weight", "metric", "config", "provider", "rubricPrompt",
              "transform", "contextTransform")
-_UNSUPPORTED_KEYS: dict[str, str] = {}
+_UNSUPPORTED_KEYS: dict[str, str] = {
+    "options": ("a check has no 'options' (promptfoo has none either): give its grading model as "
+                "the check's 'provider' ({id, config: {base_url: ...}}), or for every check of a "
+                "test in the test's (or defaultTest's) options.provider"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,11 +312,7 @@ def _number(value: Any, key: str, fail: Callable[[str], ConfigError]) -> float |
     return float(value)
 
 
-#: The signature of a synchronous check function.
-SyncCheckFn = Callable[[CheckSpec, CheckContext], CheckResult]
-#: The signature of an asynchronous check function (``async def check(spec, ctx)``).
-AsyncCheckFn = Callable[[CheckSpec, CheckContext], Awaitable[CheckResult]]
-#: The signature of a check function: synchronous or asynchronous.
+#: The signature of a check function: synchronous, or asynchronous (``async def check(spec, ctx)``).
 CheckFn = Callable[[CheckSpec, CheckContext], CheckResult | Awaitable[CheckResult]]
 
 

@@ -15,9 +15,9 @@ import contextlib
 import math
 from typing import Any
 
-from promptwork.checks.asking import ask, json_answer, provider_problem
+from promptwork.checks.asking import ask, json_answer, options_problem
 from promptwork.checks.base import CheckContext, CheckError, CheckResult, CheckSpec
-from promptwork.checks.rubric import grading_prompt, render_sources, rubric_prompt_problem
+from promptwork.checks.rubric import grading_prompt, render_sources
 from promptwork.checks.verdicts import one_line
 
 __all__ = ["DEFAULT_THRESHOLD", "SCORE_PROMPT", "STEPS_PROMPT", "g_eval", "spec_problem"]
@@ -72,14 +72,7 @@ def spec_problem(spec: CheckSpec) -> str | None:
     """What is wrong with a ``g-eval`` check (checked when the suite loads), or ``None``."""
     if not _criteria(spec.value):
         return "value must be a criterion, or a non-empty list of criteria"
-    if spec.threshold is not None and not 0 <= spec.threshold <= 1:
-        return f"'threshold' must be between 0 and 1, got {spec.threshold:g}"
-    rubric = spec.config.get("rubricPrompt")
-    if rubric is not None:
-        problem = rubric_prompt_problem(rubric)
-        if problem:
-            return problem
-    return provider_problem(spec.config.get("provider"))
+    return options_problem(spec)
 
 
 def _score(raw: Any, spec: CheckSpec, answer: str) -> float:

@@ -183,7 +183,7 @@ async def grade_cell(
     transform = (options or {}).get("transform")
     if transform is not None:
         try:
-            output = apply_transform(transform, ctx.output, ctx)
+            output = await apply_transform(transform, ctx.output, ctx)
         except Exception as exc:  # the user's transform code: any exception is its failure
             return CellGrade(None, (), ctx.output, GradingError(
                 TRANSFORM, f"options.transform failed: {type(exc).__name__}: {exc}"))
@@ -194,7 +194,7 @@ async def grade_cell(
             results.append((spec, undecided(spec)))
             continue
         try:
-            spec_ctx = for_check(spec, ctx, raw_output)
+            spec_ctx = await for_check(spec, ctx, raw_output)
         except (CheckError, ConfigError) as exc:  # the user's transform failed: so does the check
             results.append((spec, failed_result(spec, exc)))
             continue

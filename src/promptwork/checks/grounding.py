@@ -25,11 +25,11 @@ from promptwork.checks.asking import (
     ask,
     context_chunks,
     json_answer,
-    provider_problem,
+    options_problem,
     required_var,
 )
 from promptwork.checks.base import CheckContext, CheckError, CheckResult, CheckSpec
-from promptwork.checks.rubric import grading_prompt, render_sources, rubric_prompt_problem
+from promptwork.checks.rubric import grading_prompt, render_sources
 
 __all__ = [
     "FAITHFULNESS_PROMPT",
@@ -111,14 +111,7 @@ def spec_problem(spec: CheckSpec) -> str | None:
             return "value must be the ground-truth text to look for in the context"
     elif spec.value is not None:
         return "takes no 'value' (it reads the 'query' and 'context' variables)"
-    if spec.threshold is not None and not 0 <= spec.threshold <= 1:
-        return f"'threshold' must be between 0 and 1, got {spec.threshold:g}"
-    rubric = spec.config.get("rubricPrompt")
-    if rubric is not None:
-        problem = rubric_prompt_problem(rubric)
-        if problem:
-            return problem
-    return provider_problem(spec.config.get("provider"))
+    return options_problem(spec)
 
 
 def _numbered(items: Sequence[str]) -> str:

@@ -9,6 +9,8 @@ The value is one of (promptfoo's forms):
   or top-level function ``name``), resolved against the suite's folder, called as
   ``fn(output, context)``.
 
+``output`` is the answer's text, except for a tool or function call answer (finish reason
+``tool_calls``/``function_call``), which the script gets parsed, as promptfoo hands it over.
 ``context`` holds ``vars``, ``prompt``, ``config`` (the check's config), ``provider``
 (``{"id"}``), ``logProbs`` (numbers or ``null``), ``latency_ms`` and ``cost``.
 
@@ -26,13 +28,13 @@ never inverted by ``not-``.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+import json
 from pathlib import Path
 from typing import Any
 
 from promptwork.checks import jsengine
 from promptwork.checks.base import CheckContext, CheckError, CheckResult, CheckSpec
+from promptwork.checks.coderesult import JAVASCRIPT, code_result
 from promptwork.checks.jsengine import (
     JSError,
     arun_js,
@@ -93,62 +95,26 @@ def _read_file(ref: str, ctx: CheckContext) -> tuple[str, str | None, Path]:
     return source, function, path
 
 
-def _score(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise CheckError(f"javascript check returned {what} {value!r}, expected a number")
-    return float(value)
-
-
-def _passes(score: float, threshold: float | None) -> bool:
-    return score >= threshold if threshold is not None else score > 0
-
-
 def normalize_js_result(raw: Any, threshold: float | None) -> CheckResult:
     """Turn what the script returned into a :class:`CheckResult` (see the module doc).
 
     Raises:
         CheckError: A result of another kind (``undefined``, a string, an array...).
     """
-    if isinstance(raw, bool):
-        return CheckResult(raw, 1.0 if raw else 0.0, f"javascript returned {str(raw).lower()}")
-    if isinstance(raw, int | float):
-        score = _score(raw, "score")
-        passed = _passes(score, threshold)
-        if threshold is not None:
-            reason = f"javascript score {score:g} {'>=' if passed else '<'} threshold {threshold:g}"
-        else:
-            reason = f"javascript score {score:g} {'>' if passed else '<='} 0"
-        return CheckResult(passed, score, reason)
-    if isinstance(raw, Mapping):
-        return _from_mapping(raw, threshold)
-    if raw is None:
-        raise CheckError(
-            "javascript check returned undefined (a multi-line check must 'return' a result)"
-        )
-    raise CheckError(
-        "javascript check must return a boolean, a number, or {pass, score, reason}; got "
-        f"{type(raw).__name__}: {str(raw)[:80]!r}"
-    )
+    return code_result(raw, threshold, JAVASCRIPT)
 
 
-def _from_mapping(raw: Mapping[str, Any], threshold: float | None) -> CheckResult:
-    has_pass = "pass" in raw
-    given = _score(raw["score"], "'score'") if raw.get("score") is not None else None
-    if not has_pass and given is None:
-        raise CheckError("javascript check returned an object without 'pass' or 'score'")
-    if has_pass:
-        passed = raw["pass"]
-        if not isinstance(passed, bool):
-            raise CheckError(f"javascript check returned 'pass' {passed!r}, not true/false")
-    else:
-        assert given is not None
-        passed = _passes(given, threshold)
-    score = given if given is not None else (1.0 if passed else 0.0)
-    reason = str(raw.get("reason") or f"javascript returned pass={str(passed).lower()}")
-    if threshold is not None and score < threshold:
-        passed = False
-        reason = f"javascript score {score:g} < threshold {threshold:g}: {reason}"
-    return CheckResult(passed, score, reason)
+_CALL_REASONS = frozenset({"tool_calls", "function_call"})
+
+
+def _script_output(ctx: CheckContext) -> Any:
+    """What the script sees as ``output``: the text, or a tool call answer parsed."""
+    if ctx.finish_reason in _CALL_REASONS:
+        try:
+            return json.loads(ctx.output)
+        except ValueError:
+            pass
+    return ctx.output
 
 
 async def javascript(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
@@ -161,10 +127,11 @@ async def javascript(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
         if code.strip().startswith(_PREFIX):
             source, function, _ = _read_file(code, ctx)
             raw = await arun_js_file(
-                source, function, ctx.output, context, time_limit_s=jsengine.TIME_LIMIT_S
+                source, function, _script_output(ctx), context, time_limit_s=jsengine.TIME_LIMIT_S
             )
         else:
-            raw = await arun_js(code, ctx.output, context, time_limit_s=jsengine.TIME_LIMIT_S)
+            raw = await arun_js(code, _script_output(ctx), context,
+                                time_limit_s=jsengine.TIME_LIMIT_S)
     except JSError as exc:
         raise CheckError(f"javascript {exc}") from None
     return normalize_js_result(raw, spec.threshold)

@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import Any, ClassVar
 
+from promptwork.checks.jssource import code_only
+
 __all__ = [
     "MEMORY_LIMIT_BYTES",
     "TIME_LIMIT_S",
@@ -65,8 +67,11 @@ class JSError(Exception):
 def script_problem(code: str) -> str | None:
     """Why ``code`` cannot run in the sandbox (``require``, ``import``...), or ``None``.
 
-    Only the by-name refusals: see :func:`syntax_problem` for parsing.
+    Only the by-name refusals, looked for in the code itself: a mention inside a string, a
+    template's text, a comment or a regular expression is not a use
+    (:func:`promptwork.checks.jssource.code_only`). See :func:`syntax_problem` for parsing.
     """
+    code = code_only(code)
     if _REQUIRE.search(code):
         return (
             "uses require(): JavaScript runs in an embedded V8 without Node.js, so no module "

@@ -25,7 +25,8 @@ wording of the same questions.
 
 Every model-graded check calls :attr:`CheckContext.grader <promptwork.checks.base.CheckContext>`
 with the rendered grading prompt and ``config.provider`` (promptfoo's assertion-level
-``provider``) as the model override. ``rubricPrompt`` replaces the grading prompt: a Jinja
+``provider``, whole: an id or ``{id, config}``, whose ``base_url`` and options are honoured) as
+the model override. ``rubricPrompt`` replaces the grading prompt: a Jinja
 template (or ``file://`` path, or a list of chat messages whose contents are joined with blank
 lines, since the grader takes one message) that sees the test's vars and ``output``,
 ``completion``, ``input``/``prompt`` (the rendered prompt), and per check ``rubric``/``value``
@@ -50,19 +51,27 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from promptwork.checks.base import CheckContext, CheckError, CheckResult, CheckSpec, Grader
+from promptwork.checks.asking import grader_ref, provider_problem
+from promptwork.checks.base import (
+    CheckContext,
+    CheckError,
+    CheckResult,
+    CheckSpec,
+    Grader,
+    GraderRef,
+)
 from promptwork.checks.rubric import (
     CLOSEDQA_PROMPT,
     FACTUALITY_PROMPT,
     LLM_RUBRIC_PROMPT,
     SELECT_BEST_PROMPT,
     grading_prompt,
-    message_contents,
-    messages_from_json,
     render_sources,
     rubric_prompt_problem,
+    rubric_sources,
 )
 from promptwork.checks.verdicts import (
     QUOTE_LIMIT,
@@ -114,9 +123,9 @@ def spec_problem(spec: CheckSpec) -> str | None:
     """What is wrong with a model-graded check's options, or ``None`` (called at suite load)."""
     if spec.type == "select-best" and spec.negate:
         return "'select-best' cannot be negated (it picks one winner among the prompts)"
-    provider = spec.config.get("provider")
-    if provider is not None and _provider_id(provider) is None:
-        return "'provider' must be a model id, or a mapping with an 'id'"
+    problem = provider_problem(spec.config.get("provider"))
+    if problem:
+        return problem
     rubric_prompt = spec.config.get("rubricPrompt")
     if rubric_prompt is not None:
         problem = rubric_prompt_problem(rubric_prompt)
@@ -145,16 +154,6 @@ def _factuality_overrides(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _provider_id(provider: Any) -> str | None:
-    if isinstance(provider, str) and provider.strip():
-        return provider.strip()
-    if isinstance(provider, Mapping):
-        ident = provider.get("id")
-        if isinstance(ident, str) and ident.strip():
-            return ident.strip()
-    return None
-
-
 # --- asking the grader ------------------------------------------------------------------------
 
 
@@ -164,7 +163,7 @@ async def _ask(spec: CheckSpec, ctx: CheckContext, prompt: str) -> str:
             f"'{spec.type}' needs a grading model, and none is configured "
             "(set a grader model for the run, or a 'provider' on the check)"
         )
-    provider = _provider_id(spec.config.get("provider"))
+    provider = grader_ref(spec.config.get("provider"))  # whole: its config must reach the grader
     # A failed call (ProviderError) is not a verdict: it goes up (see the module doc).
     answer = await ctx.grader(prompt, provider)
     if not isinstance(answer, str):
@@ -297,10 +296,11 @@ async def select_best(
     outputs: list[str],
     criteria: str,
     grader: Grader,
-    provider: str | None,
+    provider: GraderRef | None,
     *,
     rubric_prompt: str | list[Any] | None = None,
     variables: Mapping[str, Any] | None = None,
+    base_dir: Path | None = None,
 ) -> int | None:
     """Ask the grader which of ``outputs`` best meets ``criteria`` (promptfoo's ``select-best``).
 
@@ -308,10 +308,12 @@ async def select_best(
         outputs: The outputs of one test under the prompts being compared.
         criteria: The check's (rendered) value.
         grader: The grading model.
-        provider: Model id overriding the default grader (the check's ``provider``).
+        provider: The check's ``provider`` (an id or ``{id, config}``), overriding the test's
+            grader; ``None`` for the test's.
         rubric_prompt: Replacement template (``rubricPrompt``; ``criteria``, ``outputs`` and
-            ``variables`` are available); ``file://`` paths must be read by the caller.
+            ``variables`` are available): text, JSON chat text, messages or a ``file://`` path.
         variables: The test's vars, for ``rubric_prompt``.
+        base_dir: The folder ``file://`` paths are relative to.
 
     Returns:
         The winner's index; ``0`` for a single output (no call is made); ``None`` for no outputs
@@ -325,16 +327,14 @@ async def select_best(
         return None
     if len(outputs) == 1:
         return 0
-    if rubric_prompt is None:
-        sources = [SELECT_BEST_PROMPT]
-    elif isinstance(rubric_prompt, str):
-        sources = messages_from_json(rubric_prompt) or [rubric_prompt]
-    else:
-        contents = message_contents(rubric_prompt)
-        if contents is None:
-            raise CheckError("'rubricPrompt' list must hold chat messages")
-        sources = contents
+    sources = rubric_sources(rubric_prompt, lambda ref: _resolve(ref, base_dir),
+                             SELECT_BEST_PROMPT)
     names = {**(variables or {}), "criteria": criteria, "value": criteria, "outputs": outputs}
     prompt = render_sources(sources, names, rubric_prompt is not None)
-    answer = await grader(prompt, provider)
+    answer = await grader(prompt, grader_ref(provider))
     return parse_index(without_echo(answer, prompt), len(outputs))
+
+
+def _resolve(ref: str, base_dir: Path | None) -> Path:
+    path = Path(ref.removeprefix("file://")).expanduser()
+    return base_dir / path if base_dir is not None and not path.is_absolute() else path

@@ -3,14 +3,20 @@
 The output is sent to ``POST {base}/moderations`` with the OpenAI key (``OPENAI_API_KEY``, from the
 environment or promptwork's key file; base ``OPENAI_BASE_URL`` or ``https://api.openai.com/v1``)
 and model ``omni-moderation-latest``, or the model named by the check's ``provider``
-(``openai:moderation:MODEL``). The check passes when no category is flagged; the value may list
-the categories that count (``[harassment, sexual/minors]``), as in promptfoo. Score 1 or 0.
+(``openai:moderation:MODEL``). A ``provider`` written ``{id, config}`` may point elsewhere:
+``base_url`` (or promptfoo's ``apiBaseUrl``) replaces the base, ``api_key_env`` (or
+``apiKeyEnvar``) names the variable holding the key. The check passes when no category is
+flagged; the value may list the categories that count (``[harassment, sexual/minors]``), as in
+promptfoo. Score 1 or 0.
 
 Only OpenAI's moderation is available: a ``provider`` of another vendor (Replicate's LlamaGuard,
-``azure:moderation``) is refused by name when the suite loads. Without an OpenAI key the check
-cannot decide and fails, saying so. A failed moderation call (HTTP error, timeout) is no verdict:
-it is raised as a :class:`~promptwork.errors.ProviderError`, so the cell becomes a ``grader``
-error, like a failed grading-model call. Moderation calls are not cached.
+``azure:moderation``) is refused by name when the suite loads. A moderation call that cannot be
+made or fails is no verdict, never a failed check: without the key (looked up when the check runs,
+since promptwork's key file may hold it), or on an HTTP error or timeout, it raises a
+:class:`~promptwork.errors.ProviderError`, so the cell becomes a ``grader`` error, like a failed
+grading-model call: counted apart from failed checks, out of the pass rate, and graded again by
+``--resume`` once the key is set. Moderation calls are neither cached nor retried (they do not go
+through :class:`promptwork.calls.ModelCaller`, which wraps completion providers).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from promptwork.checks.base import CheckContext, CheckError, CheckResult, CheckSpec, outcome
+from promptwork.checks.base import CheckContext, CheckResult, CheckSpec, outcome
 from promptwork.errors import ProviderError
 from promptwork.secrets import Secrets, redact
 
@@ -57,6 +63,12 @@ def spec_problem(spec: CheckSpec) -> str | None:
             f"moderation provider {ident!r} is not supported: promptwork calls only OpenAI's "
             "moderation endpoint (openai:moderation or openai:moderation:MODEL)"
         )
+    config = provider.get("config") if isinstance(provider, Mapping) else None
+    if config is not None and not isinstance(config, Mapping):
+        return "the moderation provider's 'config' must be a mapping"
+    base = (config or {}).get("base_url") or (config or {}).get("apiBaseUrl")
+    if base is not None and not (isinstance(base, str) and base.startswith(("http://", "https://"))):
+        return f"the moderation provider's base_url must be an http(s) URL, got {base!r}"
     return None
 
 
@@ -75,15 +87,24 @@ def _kind(status: int) -> str:
     return "bad_request"
 
 
-async def _moderate(text: str, model: str) -> Mapping[str, Any]:
+def _config(spec: CheckSpec) -> Mapping[str, Any]:
+    provider = spec.config.get("provider")
+    config = provider.get("config") if isinstance(provider, Mapping) else None
+    return config if isinstance(config, Mapping) else {}
+
+
+async def _moderate(text: str, model: str, config: Mapping[str, Any]) -> Mapping[str, Any]:
     secrets = Secrets()
-    key = secrets.get("OPENAI_API_KEY")
-    if not key:
-        raise CheckError(
-            "'moderation' calls OpenAI's moderation endpoint and needs OPENAI_API_KEY "
-            "(in the environment or promptwork's key file)"
+    key_var = str(config.get("api_key_env") or config.get("apiKeyEnvar") or "OPENAI_API_KEY")
+    key = secrets.get(key_var)
+    if not key:  # no verdict: a grader error (see the module doc), never a failed check
+        raise ProviderError(
+            f"'moderation' calls OpenAI's moderation endpoint and needs {key_var} "
+            "(in the environment or promptwork's key file); set it and resume the run",
+            kind="auth",
         )
-    base = (os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE).rstrip("/")
+    configured = config.get("base_url") or config.get("apiBaseUrl")
+    base = str(configured or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE).rstrip("/")
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
             response = await client.post(
@@ -116,7 +137,7 @@ async def _moderate(text: str, model: str) -> Mapping[str, Any]:
 
 async def moderation(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     """No moderation category (of those listed in the value, if any) is flagged."""
-    result = await _moderate(ctx.output, _model(spec))
+    result = await _moderate(ctx.output, _model(spec), _config(spec))
     categories = result.get("categories")
     flags = categories if isinstance(categories, Mapping) else {}
     wanted = spec.value if isinstance(spec.value, list) else None

@@ -27,7 +27,6 @@ only run suites you trust, as you would only run scripts you trust.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import importlib.util
 import json
@@ -35,12 +34,13 @@ import math
 import re
 import sys
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
 
 from promptwork.checks.base import CheckContext, CheckError, CheckResult, CheckSpec
+from promptwork.checks.coderesult import PYTHON, code_result
 from promptwork.errors import ConfigError
 
 __all__ = ["DEFAULT_FUNCTION", "build_context", "normalize_result", "python"]
@@ -136,75 +136,13 @@ def _load_function(ref: str, ctx: CheckContext) -> Callable[..., Any]:
     return fn  # type: ignore[no-any-return]
 
 
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{what} must be a number, got {value!r}")
-    number = float(value)
-    if math.isnan(number):
-        raise TypeError(f"{what} is NaN")
-    return number
-
-
-def _from_score(score: float, threshold: float | None) -> bool:
-    return score >= threshold if threshold is not None else score > 0
-
-
 def normalize_result(raw: Any, threshold: float | None) -> CheckResult:
-    """Turn what user code returned into a :class:`CheckResult` (see the module doc)."""
-    if isinstance(raw, bool):
-        return CheckResult(raw, 1.0 if raw else 0.0, f"python check returned {raw}")
-    if isinstance(raw, int | float):
-        score = _number(raw, "returned score")
-        passed = _from_score(score, threshold)
-        if threshold is not None:
-            reason = f"python score {score:g} {'>=' if passed else '<'} threshold {threshold:g}"
-        else:
-            reason = f"python score {score:g} {'>' if passed else '<='} 0"
-        return CheckResult(passed, score, reason)
-    if isinstance(raw, str):
-        text = raw.strip()
-        if text.lower() in ("true", "false"):
-            return normalize_result(text.lower() == "true", threshold)
-        if text.startswith("{"):
-            try:
-                return normalize_result(json.loads(text), threshold)
-            except ValueError as exc:
-                raise TypeError(f"python check returned invalid JSON text: {exc}") from None
-        try:
-            return normalize_result(float(text), threshold)
-        except ValueError:
-            pass
-    if dataclasses.is_dataclass(raw) and not isinstance(raw, type):
-        raw = dataclasses.asdict(raw)
-    if isinstance(raw, Mapping):
-        return _from_mapping(raw, threshold)
-    if raw is None:
-        raise TypeError("python check returned None (a multi-line check must 'return' a result)")
-    raise TypeError(
-        "python check must return a bool, a number, or {pass, score, reason}; "
-        f"got {type(raw).__name__}: {str(raw)[:80]!r}"
-    )
+    """Turn what user code returned into a :class:`CheckResult` (see the module doc).
 
-
-def _from_mapping(raw: Mapping[str, Any], threshold: float | None) -> CheckResult:
-    has_pass = "pass" in raw or "pass_" in raw
-    if not has_pass and "score" not in raw:
-        raise TypeError("python check returned a mapping without 'pass' or 'score'")
-    score = _number(raw["score"], "'score'") if "score" in raw else None
-    if has_pass:
-        passed = raw.get("pass", raw.get("pass_"))
-        if not isinstance(passed, bool):
-            raise TypeError(f"'pass' must be true or false, got {passed!r}")
-    else:
-        assert score is not None
-        passed = _from_score(score, threshold)
-    if score is None:
-        score = 1.0 if passed else 0.0
-    reason = str(raw.get("reason") or f"python check returned pass={passed}")
-    if threshold is not None and score < threshold:
-        passed = False
-        reason = f"python score {score:g} < threshold {threshold:g}: {reason}"
-    return CheckResult(passed, score, reason)
+    Raises:
+        TypeError: A result of another kind (``None``, a list...).
+    """
+    return code_result(raw, threshold, PYTHON)
 
 
 def python(spec: CheckSpec, ctx: CheckContext) -> CheckResult:

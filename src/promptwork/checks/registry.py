@@ -1,5 +1,8 @@
 """Check names to check functions, and running one check.
 
+The tables of built-in checks are in :mod:`promptwork.checks.catalog`; rendering and validating a
+check's value in :mod:`promptwork.checks.values`.
+
 Built-in checks are registered exactly like plugins: by a lazy ``module:function`` reference, so a
 check family's imports (``jsonschema``...) only matter when it is used. Third-party packages add
 checks through the ``promptwork.checks`` entry-point group: the entry point's name is the check
@@ -15,7 +18,6 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
-import re
 import traceback
 from collections.abc import Mapping
 from dataclasses import replace
@@ -23,157 +25,42 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from promptwork.checks.base import CheckContext, CheckError, CheckFn, CheckResult, CheckSpec
+from promptwork.checks.catalog import (
+    BUILTIN,
+    MODEL_GRADED,
+    NEEDS_VALUE,
+    RAW_VALUE,
+    SPEC_PROBLEMS,
+)
 from promptwork.checks.errors import CHECK, GRADER, INTERNAL, GradingError
-from promptwork.errors import ConfigError, MissingVariableError, ProviderError, TemplateError
-from promptwork.templates import Template, TemplateEngine
+from promptwork.checks.values import check_files, render_value, validate_spec, value_variables
+from promptwork.errors import ConfigError, ProviderError
 from promptwork.yamlfile import did_you_mean
 
+# The tables (:mod:`promptwork.checks.catalog`) and value helpers (:mod:`promptwork.checks.values`)
+# are also reachable here, where callers have always found them.
 __all__ = [
     "BUILTIN",
+    "MODEL_GRADED",
+    "NEEDS_VALUE",
+    "RAW_VALUE",
+    "SPEC_PROBLEMS",
     "arun_check",
+    "check_files",
     "failed_result",
     "get_check",
     "is_async_check",
     "known_types",
+    "parse_spec",
     "refusal",
     "register",
     "render_value",
     "run_check",
     "validate_spec",
+    "value_variables",
 ]
 
 ENTRY_POINT_GROUP = "promptwork.checks"
-
-BUILTIN: dict[str, str] = {
-    "equals": "promptwork.checks.text:equals",
-    "contains": "promptwork.checks.text:contains",
-    "icontains": "promptwork.checks.text:icontains",
-    "contains-any": "promptwork.checks.text:contains_any",
-    "contains-all": "promptwork.checks.text:contains_all",
-    "icontains-any": "promptwork.checks.text:icontains_any",
-    "icontains-all": "promptwork.checks.text:icontains_all",
-    "regex": "promptwork.checks.text:regex",
-    "starts-with": "promptwork.checks.text:starts_with",
-    "is-refusal": "promptwork.checks.text:is_refusal",
-    "is-json": "promptwork.checks.structured:is_json",
-    "contains-json": "promptwork.checks.structured:contains_json",
-    "levenshtein": "promptwork.checks.metrics:levenshtein",
-    "rouge-n": "promptwork.checks.metrics:rouge_n",
-    "bleu": "promptwork.checks.metrics:bleu",
-    "python": "promptwork.checks.python_check:python",
-    "latency": "promptwork.checks.perf:latency",
-    "cost": "promptwork.checks.perf:cost",
-    "similar": "promptwork.checks.similarity:similar",
-    "llm-rubric": "promptwork.checks.judge:llm_rubric",
-    "factuality": "promptwork.checks.judge:factuality",
-    "model-graded-closedqa": "promptwork.checks.judge:model_graded_closedqa",
-    "select-best": "promptwork.checks.judge:select_best_cell",
-    "javascript": "promptwork.checks.javascript:javascript",
-    "is-valid-openai-tools-call": "promptwork.checks.toolcalls:is_valid_openai_tools_call",
-    "is-valid-function-call": "promptwork.checks.toolcalls:is_valid_function_call",
-    "is-valid-openai-function-call": "promptwork.checks.toolcalls:is_valid_function_call",
-    "tool-call-f1": "promptwork.checks.toolcalls:tool_call_f1",
-    "finish-reason": "promptwork.checks.response:finish_reason",
-    "perplexity": "promptwork.checks.response:perplexity",
-    "perplexity-score": "promptwork.checks.response:perplexity_score",
-    "word-count": "promptwork.checks.counts:word_count",
-    "min-length": "promptwork.checks.counts:min_length",
-    "max-length": "promptwork.checks.counts:max_length",
-    "empty": "promptwork.checks.counts:empty",
-    "g-eval": "promptwork.checks.geval:g_eval",
-    "context-faithfulness": "promptwork.checks.grounding:context_faithfulness",
-    "context-recall": "promptwork.checks.grounding:context_recall",
-    "context-relevance": "promptwork.checks.grounding:context_relevance",
-    "answer-relevance": "promptwork.checks.relevance:answer_relevance",
-    "conversation-relevance": "promptwork.checks.relevance:conversation_relevance",
-    "max-score": "promptwork.checks.selection:max_score_cell",
-    "moderation": "promptwork.checks.moderation:moderation",
-    "is-xml": "promptwork.checks.markup:is_xml",
-    "contains-xml": "promptwork.checks.markup:contains_xml",
-    "gleu": "promptwork.checks.gleu:gleu",
-}
-
-#: Validation of the checks added for promptfoo's surface: type -> ``module:function`` returning
-#: what is wrong with a spec, or ``None`` (imported on first use, like :data:`BUILTIN`).
-SPEC_PROBLEMS: dict[str, str] = {
-    "javascript": "promptwork.checks.javascript:spec_problem",
-    "is-valid-openai-tools-call": "promptwork.checks.toolcalls:spec_problem",
-    "is-valid-function-call": "promptwork.checks.toolcalls:spec_problem",
-    "is-valid-openai-function-call": "promptwork.checks.toolcalls:spec_problem",
-    "tool-call-f1": "promptwork.checks.toolcalls:spec_problem",
-    "finish-reason": "promptwork.checks.response:spec_problem",
-    "perplexity": "promptwork.checks.response:spec_problem",
-    "perplexity-score": "promptwork.checks.response:spec_problem",
-    "word-count": "promptwork.checks.counts:spec_problem",
-    "min-length": "promptwork.checks.counts:spec_problem",
-    "max-length": "promptwork.checks.counts:spec_problem",
-    "empty": "promptwork.checks.counts:spec_problem",
-    "g-eval": "promptwork.checks.geval:spec_problem",
-    "context-faithfulness": "promptwork.checks.grounding:spec_problem",
-    "context-recall": "promptwork.checks.grounding:spec_problem",
-    "context-relevance": "promptwork.checks.grounding:spec_problem",
-    "answer-relevance": "promptwork.checks.relevance:spec_problem",
-    "conversation-relevance": "promptwork.checks.relevance:spec_problem",
-    "max-score": "promptwork.checks.selection:spec_problem",
-    "moderation": "promptwork.checks.moderation:spec_problem",
-    "is-xml": "promptwork.checks.markup:spec_problem",
-    "contains-xml": "promptwork.checks.markup:spec_problem",
-    "gleu": "promptwork.checks.gleu:spec_problem",
-}
-
-#: Checks that call a grading model through :attr:`CheckContext.grader`.
-MODEL_GRADED = frozenset(
-    {
-        "llm-rubric",
-        "factuality",
-        "model-graded-closedqa",
-        "select-best",
-        "g-eval",
-        "context-faithfulness",
-        "context-recall",
-        "context-relevance",
-        "answer-relevance",
-        "conversation-relevance",
-        "moderation",
-    }
-)
-#: The model-graded checks of :mod:`promptwork.checks.judge` (validated there).
-_JUDGE_CHECKS = frozenset({"llm-rubric", "factuality", "model-graded-closedqa", "select-best"})
-
-#: Checks that cannot run without a ``value``.
-NEEDS_VALUE = frozenset(
-    {
-        "equals",
-        "contains",
-        "icontains",
-        "contains-any",
-        "contains-all",
-        "icontains-any",
-        "icontains-all",
-        "regex",
-        "starts-with",
-        "levenshtein",
-        "rouge-n",
-        "bleu",
-        "python",
-        "similar",
-        "llm-rubric",
-        "factuality",
-        "model-graded-closedqa",
-        "select-best",
-        "javascript",
-        "tool-call-f1",
-        "finish-reason",
-        "word-count",
-        "g-eval",
-        "gleu",
-        "context-recall",
-    }
-)
-
-#: Checks whose value is code, not a template: rendering would mangle ``{{`` in Python source.
-#: Python checks get the vars as ``context["vars"]`` instead.
-RAW_VALUE = frozenset({"python", "javascript"})
 
 _registered: dict[str, CheckFn] = {}
 _loaded: dict[str, CheckFn] = {}
@@ -256,131 +143,6 @@ def get_check(name: str) -> CheckFn:
         )
     _loaded[name] = fn
     return fn
-
-
-# --- values as templates ----------------------------------------------------------------------
-
-_TEMPLATE_MARKERS = ("{{", "{%", "{#")
-
-
-@functools.cache
-def _engine() -> TemplateEngine:
-    return TemplateEngine()
-
-
-@functools.lru_cache(maxsize=1024)
-def _compiled(source: str) -> Template:
-    return _engine().compile(source, path="<check value>")
-
-
-def _is_template(value: Any) -> bool:
-    return isinstance(value, str) and any(m in value for m in _TEMPLATE_MARKERS)
-
-
-def render_value(value: Any, variables: Mapping[str, Any]) -> Any:
-    """Render a check value with the test's vars (promptfoo renders assertion values).
-
-    Strings, and strings directly inside a list, are rendered; mappings (JSON schemas, expected
-    objects) are left alone. Text without template markers is returned as is.
-
-    Raises:
-        TemplateError: Syntax error or missing variable.
-    """
-    if _is_template(value):
-        try:
-            return _compiled(value).render(variables)
-        except MissingVariableError as exc:
-            known = ", ".join(sorted(variables)) or "none"
-            raise TemplateError(
-                f"check value uses undefined variable{'s' if len(exc.names) > 1 else ''} "
-                f"{', '.join(exc.names)} (this test's vars: {known})"
-            ) from None
-    if isinstance(value, list | tuple):
-        return [render_value(v, variables) if isinstance(v, str) else v for v in value]
-    return value
-
-
-def value_variables(spec: CheckSpec) -> frozenset[str]:
-    """The variables ``spec``'s value needs when rendered (to check them before any model call).
-
-    None for values that are code or plain text; a value that does not compile is left to
-    :func:`validate_spec` to report.
-    """
-    if spec.type in RAW_VALUE:
-        return frozenset()
-    names: set[str] = set()
-    for item in spec.value if isinstance(spec.value, list | tuple) else [spec.value]:
-        if _is_template(item):
-            try:
-                template = _compiled(item)
-            except TemplateError:
-                continue
-            names |= template.required
-    return frozenset(names)
-
-
-def check_files(spec: CheckSpec) -> list[str]:
-    """The ``file://`` references a check reads or runs (its value, ``transform`` and
-    ``contextTransform``), to confine them to the suite folder before any model call."""
-    refs = (spec.value, spec.transform, spec.context_transform)
-    return [r for r in refs if isinstance(r, str) and r.startswith("file://")]
-
-
-# --- validation -------------------------------------------------------------------------------
-
-
-def validate_spec(spec: CheckSpec) -> str | None:
-    """What is wrong with ``spec``'s value or options for its check type, or ``None``.
-
-    Called by :func:`parse_spec`, so mistakes surface when the suite loads rather than
-    in every result cell.
-    """
-    value = spec.value
-    if spec.type in NEEDS_VALUE and (
-        value is None or (spec.type != "equals" and (value == "" or value == []))
-    ):
-        return "needs a 'value'"
-    if spec.type not in RAW_VALUE:
-        for item in value if isinstance(value, list) else [value]:
-            if _is_template(item):
-                try:
-                    _compiled(item)
-                except TemplateError as exc:
-                    return f"bad template in value: {exc.message}"
-    if spec.type == "python" and not isinstance(value, str):
-        return "value must be a Python expression, a function body, or file://path.py:function"
-    if spec.type == "regex" and isinstance(value, str) and not _is_template(value):
-        try:
-            re.compile(value)
-        except re.error as exc:
-            return f"invalid regular expression {value!r}: {exc}"
-    if spec.type in ("latency", "cost"):
-        limit = spec.threshold if spec.threshold is not None else value
-        if isinstance(limit, bool) or not isinstance(limit, int | float) or limit < 0:
-            unit = "milliseconds" if spec.type == "latency" else "US dollars"
-            return f"needs a 'threshold' (maximum, in {unit})"
-    if spec.type == "rouge-n":
-        n = spec.config.get("n", 1)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            return f"config 'n' must be an integer >= 1, got {n!r}"
-    if spec.type in ("is-json", "contains-json") and isinstance(value, Mapping):
-        from promptwork.checks.structured import schema_problem
-
-        return schema_problem(value)
-    if spec.type in SPEC_PROBLEMS:
-        module_name, _, attr = SPEC_PROBLEMS[spec.type].partition(":")
-        problem: str | None = getattr(importlib.import_module(module_name), attr)(spec)
-        if problem:
-            return problem
-    if spec.type in _JUDGE_CHECKS:
-        from promptwork.checks.judge import spec_problem as judge_problem
-
-        return judge_problem(spec)
-    if spec.type == "similar":
-        from promptwork.checks.similarity import spec_problem as similarity_problem
-
-        return similarity_problem(spec)
-    return None
 
 
 # --- running ---------------------------------------------------------------------------------

@@ -20,9 +20,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from promptwork.checks.asking import ask, json_answer, provider_problem
+from promptwork.checks.asking import ask, json_answer, options_problem, provider_problem
 from promptwork.checks.base import CheckContext, CheckError, CheckResult, CheckSpec
-from promptwork.checks.rubric import grading_prompt, rubric_prompt_problem
+from promptwork.checks.rubric import grading_prompt
 from promptwork.checks.similarity import METHODS, measure
 from promptwork.checks.similarity import provider_problem as embedding_problem
 from promptwork.checks.verdicts import one_line
@@ -65,13 +65,9 @@ def spec_problem(spec: CheckSpec) -> str | None:
     """What is wrong with a relevance check (checked when the suite loads), or ``None``."""
     if spec.value is not None:
         return "takes no 'value'"
-    if spec.threshold is not None and not 0 <= spec.threshold <= 1:
-        return f"'threshold' must be between 0 and 1, got {spec.threshold:g}"
-    rubric = spec.config.get("rubricPrompt")
-    if rubric is not None:
-        problem = rubric_prompt_problem(rubric)
-        if problem:
-            return problem
+    problem = options_problem(spec, provider=False)
+    if problem:
+        return problem
     provider = spec.config.get("provider")
     if spec.type == "answer-relevance":
         method = spec.config.get("method", "auto")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -161,11 +162,20 @@ def messages_from_json(text: str) -> list[str] | None:
 
 def _template_sources(spec: CheckSpec, ctx: CheckContext, default: str) -> list[str]:
     """The grading prompt's template(s): ``rubricPrompt`` when given, else ``default``."""
-    value = spec.config.get("rubricPrompt")
+    return rubric_sources(spec.config.get("rubricPrompt"), ctx.resolve, default)
+
+
+def rubric_sources(value: Any, resolve: Callable[[str], Path], default: str) -> list[str]:
+    """The template(s) of a ``rubricPrompt`` value (text, JSON chat text, a list of messages or a
+    ``file://`` path, resolved by ``resolve``), or ``[default]`` when it is None.
+
+    Raises:
+        CheckError: An unreadable file or a value of another shape.
+    """
     if value is None:
         return [default]
     if isinstance(value, str) and value.startswith("file://"):
-        path = ctx.resolve(value)
+        path = resolve(value)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:

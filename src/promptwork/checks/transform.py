@@ -4,7 +4,8 @@
 A transform is code that turns the model's output into what the checks see. As in promptfoo:
 
 * ``file://path.py`` or ``file://path.py:fn`` (default function ``get_transform``), called as
-  ``fn(output, context)``; the path resolves inside the suite's folder;
+  ``fn(output, context)``; the path resolves against the suite's folder and must stay inside it
+  unless the suite was loaded with ``allow_outside`` (checked when the suite loads);
 * JavaScript: an inline expression (``output.toUpperCase()``), an inline function body of
   several lines that ``return``\\ s the result, or ``file://path.js[:fn]``. It runs in an embedded
   V8 (the ``mini-racer`` package) with no file or network access; without that package a
@@ -80,7 +81,10 @@ def _short(text: str, limit: int = 60) -> str:
 
 @functools.lru_cache(maxsize=16)
 def _loader(base_dir: Path) -> FunctionLoader:
-    return FunctionLoader(base_dir)
+    # Confinement to the suite folder (and the suite's ``allow_outside`` opt-in) is decided when
+    # the suite loads, by :meth:`promptwork.datasets.source.TestSource.confine_check_files`,
+    # before any model call, as for every check file; here the file is only loaded.
+    return FunctionLoader(base_dir, allow_outside=True)
 
 
 def _context(ctx: CheckContext) -> dict[str, Any]:
@@ -96,40 +100,52 @@ def _as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _run(code: str, value: Any, ctx: CheckContext) -> Any:
+async def _run(code: str, value: Any, ctx: CheckContext) -> Any:
     text = code.strip()
     context = _context(ctx)
     if is_python_ref(text):
         base = ctx.base_dir if ctx.base_dir is not None else Path.cwd()
         fn = _loader(base.resolve()).function(text, DEFAULT_FUNCTION, "transform")
         return fn(value, context)
-    return _run_js(text, value, context, ctx)
+    return await _run_js(text, value, context, ctx)
 
 
-def _run_js(code: str, value: Any, context: Mapping[str, Any], ctx: CheckContext) -> Any:
+async def _run_js(code: str, value: Any, context: Mapping[str, Any], ctx: CheckContext) -> Any:
+    """Run JavaScript in the embedded V8 (time and memory limits, no I/O), awaiting it on V8's
+    own thread so that the event loop (other cells' model calls) keeps going meanwhile.
+
+    Raises:
+        CheckError: The script threw, did not parse, ran past a limit, or its file is unreadable.
+    """
     if not js_available():
         raise ConfigError(transform_problem(code) or "JavaScript transforms are unavailable")
-    # The same embedded V8 as the ``javascript`` check: time and memory limits, no I/O.
-    from promptwork.checks.jsengine import run_js, run_js_file
+    from promptwork.checks.jsengine import JSError, arun_js, arun_js_file
 
-    if code.startswith(_PREFIX):
-        raw, _, name = code[len(_PREFIX):].partition(":")
-        source = ctx.resolve(raw).read_text(encoding="utf-8")
-        return run_js_file(source, name or None, value, context)
-    return run_js(code, value, context)
+    try:
+        if code.startswith(_PREFIX):
+            raw, _, name = code[len(_PREFIX):].partition(":")
+            path = ctx.resolve(raw)
+            try:
+                source = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise CheckError(f"cannot read transform file {path}: {exc.strerror}") from None
+            return await arun_js_file(source, name or None, value, context)
+        return await arun_js(code, value, context)
+    except JSError as exc:
+        raise CheckError(f"JavaScript {exc}") from None
 
 
-def apply_transform(code: str, output: str, ctx: CheckContext) -> str:
+async def apply_transform(code: str, output: str, ctx: CheckContext) -> str:
     """``output`` after the transform ``code`` (see the module doc).
 
     Raises:
         Exception: Whatever the user's transform raised; :class:`CheckError` when it returned
-            nothing; :class:`ConfigError` when it cannot be loaded.
+            nothing or its JavaScript failed; :class:`ConfigError` when it cannot be loaded.
     """
-    return _as_text(_run(code, output, ctx))
+    return _as_text(await _run(code, output, ctx))
 
 
-def for_check(spec: CheckSpec, ctx: CheckContext, raw_output: str) -> CheckContext:
+async def for_check(spec: CheckSpec, ctx: CheckContext, raw_output: str) -> CheckContext:
     """The context a check runs in after its own ``transform`` and ``contextTransform``.
 
     Args:
@@ -143,19 +159,21 @@ def for_check(spec: CheckSpec, ctx: CheckContext, raw_output: str) -> CheckConte
     """
     changes: dict[str, Any] = {}
     if spec.context_transform is not None:
-        found = _guarded(spec.context_transform, raw_output, ctx, "contextTransform")
+        found = await _guarded(spec.context_transform, raw_output, ctx, "contextTransform")
         if not isinstance(found, str):
             raise CheckError(f"contextTransform must return text, got {type(found).__name__}")
         changes["vars"] = {**ctx.vars, "context": found}
     if spec.transform is not None:
-        changes["output"] = _as_text(_guarded(spec.transform, ctx.output, ctx, "transform"))
+        changes["output"] = _as_text(await _guarded(spec.transform, ctx.output, ctx, "transform"))
     return replace(ctx, **changes) if changes else ctx
 
 
-def _guarded(code: str, value: str, ctx: CheckContext, key: str) -> Any:
+async def _guarded(code: str, value: str, ctx: CheckContext, key: str) -> Any:
     try:
-        return _run(code, value, ctx)
-    except (CheckError, ConfigError):
+        return await _run(code, value, ctx)
+    except CheckError as exc:
+        raise CheckError(f"{key} failed: {exc}") from exc
+    except ConfigError:
         raise
     except Exception as exc:  # the user's own code: its exception fails the check
         raise CheckError(f"{key} failed: {type(exc).__name__}: {exc}") from exc

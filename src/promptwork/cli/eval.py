@@ -23,8 +23,10 @@ from promptwork.forecast import forecast, forecast_lines
 from promptwork.genkeys import prompt_config_params
 from promptwork.limits import Limits
 from promptwork.report.export import export
+from promptwork.report.notes import run_notes
 from promptwork.report.summary import RATE_MEANING, pass_rate
 from promptwork.report.terminal import matrix_table, metrics_table, summary_table
+from promptwork.report.winner import winner_line
 from promptwork.runner import RunConfig, Runner
 from promptwork.store import Store
 from promptwork.suite import Suite, load_suite
@@ -96,18 +98,23 @@ def eval_command(
     progress = ProgressBar(err, enabled=not no_progress and err.is_terminal)
     run = asyncio.run(aevaluate(suite, db=db, config=config, resume=resume,
                                 subscribers=[progress]))
-    columns = run.columns()
+    columns, winner = run.columns_and_winner()
     if not no_table:
-        out.print(matrix_table(run.rows(), run.prompt_labels, run.provider_labels))
+        out.print(matrix_table(run.iter_rows(), run.prompt_labels, run.provider_labels))
     out.print(summary_table(columns))
+    if winner is not None:
+        out.print(winner_line(winner))
     reports = run.dataset_metrics()
     if reports:
         out.print(metrics_table(reports, run.prompt_labels, run.provider_labels))
+    for note in run_notes(run.record.settings):  # the default grader, similar's method
+        err.print(note, style="dim", markup=False)
     for target in (*suite.output_paths, *outputs):
         path = Path(target)
         if not path.is_absolute() and target in suite.output_paths:
             path = suite.base_dir / path
-        export(path, run.record, run.rows(), run.prompt_labels, run.provider_labels, columns)
+        export(path, run.record, run.iter_rows(), run.prompt_labels, run.provider_labels,
+               columns, dataset=reports)
         err.print(f"wrote {path}", style="dim", markup=False)
     _exit(run, fail_under)
 

@@ -15,11 +15,35 @@ from promptwork.errors import ConfigError
 from promptwork.providers.local import default_threads
 from promptwork.providers.local_layout import LayoutChoice, default_choice
 from promptwork.providers.local_models import BUILTIN_MODELS, DEFAULT_MODEL, POOL
-from promptwork.providers.registry import EXAMPLES, known_prefixes
+from promptwork.providers.registry import BUILTIN, EXAMPLES, known_prefixes
 from promptwork.secrets import KEY_VARS, Secrets
 
-_SDKS = {"openai": "openai", "anthropic": "anthropic", "google": "google.genai",
-         "ollama": "openai", "vllm": "openai", "llamacpp": "openai"}
+#: The SDK each provider prefix needs (module to look for) and the extra that installs it.
+#: Prefixes not listed need none; the OpenAI-compatible vendors use the OpenAI SDK.
+_SDKS: dict[str, tuple[str, str]] = {
+    "openai": ("openai", "openai"), "ollama": ("openai", "openai"),
+    "vllm": ("openai", "openai"), "llamacpp": ("openai", "openai"),
+    "azure": ("openai", "openai"), "anthropic": ("anthropic", "anthropic"),
+    "google": ("google.genai", "google"), "vertex": ("google.genai", "vertex"),
+    "bedrock": ("boto3", "bedrock"),
+}
+
+
+def _sdk_of(prefix: str) -> tuple[str, str] | None:
+    """``(module, extra)`` of the SDK a provider prefix needs, or None."""
+    if prefix in _SDKS:
+        return _SDKS[prefix]
+    if BUILTIN.get(prefix) == BUILTIN["mistral"]:  # an OpenAI-compatible vendor preset
+        return "openai", "openai"
+    return None
+
+
+def _installed(module: str) -> bool:
+    """Whether ``module`` (dotted names too) can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing
+        return False
 
 
 @click.command("models")
@@ -49,14 +73,13 @@ def models_command(as_json: bool, calibrate: str | None) -> None:
     secrets = Secrets()
     providers = []
     for prefix in known_prefixes():
-        sdk = _SDKS.get(prefix)
-        installed = sdk is None or importlib.util.find_spec(sdk.split(".")[0]) is not None
+        sdk = _sdk_of(prefix)
+        installed = sdk is None or _installed(sdk[0])
         if prefix in KEY_VARS:
             key = "key set" if secrets.has(prefix) else f"set {' or '.join(KEY_VARS[prefix])}"
         else:
             key = "no key needed"
-        group = prefix if prefix in ("google", "anthropic") else "openai"
-        extra = "" if installed else f"pip install 'promptwork[{group}]'"
+        extra = "" if sdk is None or installed else f"pip install 'promptwork[{sdk[1]}]'"
         providers.append({"prefix": prefix, "example": EXAMPLES.get(prefix, ""),
                           "sdk": "installed" if installed else extra, "key": key})
     if as_json:

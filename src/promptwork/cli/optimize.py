@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from promptwork.cli.output import console, safe_text
 from promptwork.optimizer.api import aoptimize
-from promptwork.optimizer.options import METRICS, STRATEGIES, OptimizeOptions
+from promptwork.optimizer.options import METRIC_CHOICES, STRATEGIES, OptimizeOptions
 from promptwork.optimizer.plan import prepare
 from promptwork.optimizer.report import render
 
@@ -51,8 +51,9 @@ def _prompt_after_resume(prompt: str | None, resume: str | None) -> tuple[str | 
               help="Test variable giving each test's split (train, val, test); overrides --split.")
 @click.option("--answer-var", metavar="NAME",
               help="Variable holding each test's reference answer (default: read from checks).")
-@click.option("--metric", type=click.Choice(METRICS), default="pass", show_default=True,
-              help="pass: pass rate; score: the checks' weighted score.")
+@click.option("--metric", type=click.Choice(METRIC_CHOICES), default="auto", show_default=True,
+              help="pass: pass rate; score: the checks' weighted score; auto: pass with "
+                   "reference answers, score for free text.")
 @click.option("--max-tests", type=click.IntRange(3), help="Only the first N tests.")
 @click.option("-o", "--output", metavar="BEST.prompt", help="Write the best prompt there.")
 @click.option("--html", "html_path", metavar="REPORT.html",

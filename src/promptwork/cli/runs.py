@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
-from promptwork.cli.output import console, safe_text
+from promptwork.cli.output import console
+from promptwork.errors import ConfigError
 from promptwork.evaluation import EvalRun
-from promptwork.report.compare import compare_columns, render_comparison, select_column
-from promptwork.report.terminal import matrix_table, metrics_table, summary_table
+from promptwork.report.columns import resolve_model, resolve_prompt
+from promptwork.report.compare import render_comparison
+from promptwork.report.export import export
+from promptwork.report.runcompare import USAGE, compare_stored
+from promptwork.report.summary import RATE_MEANING, summarize
+from promptwork.report.terminal import matrix_table, metrics_table, one_line, summary_table
+from promptwork.report.winner import judge_winner, mark_winner, winner_line
 from promptwork.store import Store
+from promptwork.store.queries import Verdict, result_rows, run_overviews
 from promptwork.suite import SUITE_NAMES
 
 _db = click.option("--db", metavar="URL", help="Store URL (default: SQLite in .promptwork/).")
@@ -35,93 +45,139 @@ def runs_group() -> None:
 @runs_group.command("list")
 @_dir
 @_db
-@click.option("-n", "--limit", default=20, show_default=True)
-def list_runs(folder: str, db: str | None, limit: int) -> None:
-    """The newest runs."""
+@click.option("-n", "--limit", default=20, show_default=True, help="Runs shown.")
+@click.option("-s", "--search", metavar="TEXT",
+              help="Only runs whose id, description or suite path contains TEXT.")
+def list_runs(folder: str, db: str | None, limit: int, search: str | None) -> None:
+    """The newest runs: status, pass rate, cells, errors and cost.
+
+    A run whose process died is shown as interrupted: `promptwork eval --resume RUN` finishes it.
+    """
     store = open_store(folder, db)
-    table = Table(title=f"runs in {store.display_url}")
-    for col in ("run", "created", "status", "cells", "description"):
-        table.add_column(col)
-    for r in store.list_runs(limit):
-        table.add_row(r.id, r.created_at.strftime("%Y-%m-%d %H:%M:%S"), r.status,
-                      f"{r.done_cells}/{r.total_cells}", safe_text(r.description or ""))
+    table = Table(title=f"runs in {store.display_url}", caption=RATE_MEANING)
+    for col in ("run", "created", "status", "pass rate", "cells", "errors", "cost",
+                "description"):
+        table.add_column(col, justify="right" if col in ("pass rate", "errors", "cost") else "left")
+    for r in run_overviews(store, limit, search=search):
+        rate = "n/a" if r.pass_rate is None else f"{r.pass_rate:.1%}"
+        cost = "n/a" if not r.cost_known else f"${r.cost:.4f}" if r.cost < 1 else f"${r.cost:,.2f}"
+        status = Text(r.status, style=_STATUS_STYLE.get(r.status, ""))
+        table.add_row(r.id, r.created_at.strftime("%Y-%m-%d %H:%M:%S"), status, rate,
+                      f"{r.done_cells}/{r.total_cells}", str(r.errors), cost,
+                      Text(one_line(r.description or "", 60)))
     console().print(table)
+
+
+_STATUS_STYLE = {"complete": "green", "interrupted": "yellow", "failed": "red", "running": "cyan"}
 
 
 @runs_group.command("show")
 @click.argument("run_id", required=False)
 @_dir
 @_db
-@click.option("--max-rows", default=50, show_default=True)
-def show_run(run_id: str | None, folder: str, db: str | None, max_rows: int) -> None:
-    """The matrix and summary of RUN (default: the latest)."""
+@click.option("--max-rows", default=50, show_default=True, help="Tests shown in the matrix.")
+@click.option("-o", "--output", "outputs", multiple=True, metavar="FILE",
+              help="Export the stored run (no re-run): .json .jsonl .csv .md .xml (JUnit) "
+                   ".html (repeatable); the filters apply.")
+@click.option("--failed", is_flag=True, help="Only cells whose checks failed.")
+@click.option("--errors", is_flag=True, help="Only error cells (no verdict).")
+@click.option("--passed", is_flag=True, help="Only cells whose checks passed.")
+@click.option("--prompt", "prompt_name", metavar="LABEL", help="Only this prompt (label or index).")
+@click.option("--model", "model_name", metavar="LABEL",
+              help="Only this model (label, provider id or index).")
+def show_run(run_id: str | None, folder: str, db: str | None, max_rows: int,
+             outputs: tuple[str, ...], failed: bool, errors: bool, passed: bool,
+             prompt_name: str | None, model_name: str | None) -> None:
+    """The matrix and summary of RUN (default: the latest), and its exports.
+
+    --failed, --errors and --passed keep those cells (together: any of them); --prompt and
+    --model keep one prompt or model. The summary covers the chosen prompts and models.
+    """
     store = open_store(folder, db)
-    run = EvalRun(store.get_run(run_id).id, store)
+    record = store.get_run(run_id)
+    run = EvalRun(record.id, store)
+    prompts, models = run.prompt_labels, run.provider_labels
+    ids = [str(p.get("id")) for p in record.settings.get("providers", [])]
+    p_idx = None if prompt_name is None else resolve_prompt(prompt_name, prompts)
+    m_idx = None if model_name is None else resolve_model(model_name, models, ids)
+    wanted: tuple[tuple[Verdict, bool], ...] = (("failed", failed), ("error", errors),
+                                                 ("passed", passed))
+    verdicts = [v for v, on in wanted if on]
+
+    def rows() -> Iterator[dict[str, Any]]:
+        return result_rows(store, record.id, verdicts=verdicts, prompt_idx=p_idx,
+                           provider_idx=m_idx)
+
+    def chosen() -> Iterator[dict[str, Any]]:
+        return result_rows(store, record.id, prompt_idx=p_idx, provider_idx=m_idx)
+
+    columns = summarize(chosen(), prompts, models)
+    winner = judge_winner(chosen(), columns)
+    mark_winner(columns, winner)
     out = console()
-    rec = run.record
-    out.print(f"run {rec.id} ({rec.status}, {rec.done_cells}/{rec.total_cells} cells)",
+    status = record.shown_status
+    out.print(f"run {record.id} ({status}, {record.done_cells}/{record.total_cells} cells)",
               markup=False)
-    out.print(matrix_table(run.rows(), run.prompt_labels, run.provider_labels, max_rows))
-    out.print(summary_table(run.columns()))
-    reports = run.dataset_metrics()
+    if status != record.status:
+        out.print(f"its process is gone: finish it with 'promptwork eval --resume {record.id}'",
+                  style="yellow", markup=False)
+    shown = [f"{v} cells" for v in verdicts]
+    if p_idx is not None:
+        shown.append(f"prompt {prompts[p_idx]}")
+    if m_idx is not None:
+        shown.append(f"model {models[m_idx]}")
+    if shown:
+        out.print("showing only: " + ", ".join(shown), style="dim", markup=False)
+    out.print(matrix_table(rows(), prompts, models, max_rows))
+    out.print(summary_table(columns))
+    if winner is not None:
+        out.print(winner_line(winner))
+    # Dataset metrics are computed over the whole run: shown and exported only unfiltered.
+    reports = run.dataset_metrics() if not verdicts and p_idx is None and m_idx is None else []
     if reports:
-        out.print(metrics_table(reports, run.prompt_labels, run.provider_labels))
-
-
-def _column(spec: str | None) -> tuple[int, int] | None:
-    if spec is None:
-        return None
-    prompt, _, provider = spec.partition(":")
-    try:
-        return int(prompt), int(provider or 0)
-    except ValueError:
-        raise click.BadParameter(f"{spec!r}: use PROMPT_INDEX:PROVIDER_INDEX, e.g. 1:0") from None
+        out.print(metrics_table(reports, prompts, models))
+    err = console(stderr=True)
+    for target in outputs:
+        path = export(Path(target), record, rows(), prompts, models, columns, dataset=reports)
+        err.print(f"wrote {path}", style="dim", markup=False)
 
 
 @runs_group.command("compare")
-@click.argument("run_a")
+@click.argument("run_a", required=False)
 @click.argument("run_b", required=False)
-@click.option("--a", "col_a", metavar="P:M", help="Column of run A (prompt:provider index).")
-@click.option("--b", "col_b", metavar="P:M", help="Column of run B (prompt:provider index).")
+@click.option("--a", "col_a", metavar="COLUMN",
+              help="Column of run A: prompt label, model label, PROMPT@MODEL, or P:M indices.")
+@click.option("--b", "col_b", metavar="COLUMN", help="Column of run B (the same forms).")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @_dir
 @_db
-def compare_runs(run_a: str, run_b: str | None, col_a: str | None, col_b: str | None,
-                 folder: str, db: str | None) -> None:
+def compare_runs(run_a: str | None, run_b: str | None, col_a: str | None, col_b: str | None,
+                 as_json: bool, folder: str, db: str | None) -> None:
     """Paired per-test comparison of two runs, or of two columns of one run.
 
     Exact McNemar test on pass/fail and a paired bootstrap on scores, with the regressions and
-    fixes listed. Examples: `runs compare RUN_A RUN_B`, `runs compare RUN --a 0:0 --b 1:0`.
+    fixes listed, and a warning when the two sides' checks, data or parameters differ.
+
+    \b
+    Examples:
+      promptwork runs compare RUN_A RUN_B
+      promptwork runs compare RUN --a instruction --b few-shot
+      promptwork runs compare RUN --a instruction@gemma --b instruction@smollm2
+      promptwork runs compare RUN --a 1:0 --b 2:0
     """
-    store = open_store(folder, db)
-    a = store.get_run(run_a).id
-    b = store.get_run(run_b).id if run_b else a
-    ca, cb = _column(col_a), _column(col_b)
-    if a == b and (ca is None or cb is None or ca == cb):
-        raise click.UsageError("comparing a run with itself: give RUN_B, or --a and --b columns")
-    rows_a: list[Any] = list(store.results(a))
-    rows_b: list[Any] = list(store.results(b))
-    if ca is not None:
-        rows_a = list(select_column(rows_a, *ca))
-    if cb is not None:
-        rows_b = list(select_column(rows_b, *cb))
-    comparison = compare_columns(rows_a, rows_b, label_a=_label(store, a, ca),
-                                 label_b=_label(store, b, cb))
-    console().print(render_comparison(comparison))
-
-
-def _label(store: Store, run_id: str, column: tuple[int, int] | None) -> str:
-    """``RUN``, or ``RUN`` and the column's prompt and model labels (a column that does not
-    exist is bad input)."""
-    if column is None:
-        return run_id
-    run = EvalRun(run_id, store)
-    prompts, providers = run.prompt_labels, run.provider_labels
-    p, m = column
-    if not (0 <= p < len(prompts) and 0 <= m < len(providers)):
-        raise click.BadParameter(
-            f"run {run_id} has prompts 0-{len(prompts) - 1} and models 0-{len(providers) - 1}; "
-            f"there is no column {p}:{m}")
-    return f"{run_id} {prompts[p]} \u00d7 {providers[m]}"
+    if run_a is None:
+        raise ConfigError(f"say what to compare.\n{USAGE}")
+    result = compare_stored(open_store(folder, db), run_a, run_b, col_a, col_b)
+    out = console()
+    if as_json:
+        out.print_json(json.dumps(result.to_dict(), default=str))
+        return
+    for i, pair in enumerate(result.pairs):
+        if i:
+            out.rule()
+        for warning in pair.warnings:
+            out.print(Text("warning: " + one_line(warning, 600), style="bold yellow"))
+        out.print(render_comparison(pair.comparison))
 
 
 @click.group("cache")

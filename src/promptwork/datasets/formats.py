@@ -24,6 +24,7 @@ from promptwork.datasets.parse import (
     parse_test,
     prefixed,
 )
+from promptwork.datasets.varfiles import VarsFiles
 from promptwork.errors import ConfigError
 from promptwork.yamlfile import deepest_line, load_yaml
 
@@ -32,8 +33,12 @@ FORMATS = (".csv", ".jsonl", ".json", ".yaml", ".yml")
 _KNOWN = frozenset((*TEST_KEYS, *PROMPTFOO_ONLY))
 
 
-def file_tests(path: Path, display: str, cache: dict[str, CheckSpec]) -> Iterator[Test]:
-    """The tests in one data file, in order (``display`` names it in errors)."""
+def file_tests(
+    path: Path, display: str, cache: dict[str, CheckSpec], files: VarsFiles | None = None
+) -> Iterator[Test]:
+    """The tests in one data file, in order (``display`` names it in errors); ``files`` reads
+    the ``vars`` a JSON or YAML test gives as paths (relative to that file's folder)."""
+    files = files.under(path.parent) if files is not None else None
     suffix = path.suffix.lower()
     if suffix == ".csv":
         yield from csv_tests(path, display, cache)
@@ -49,10 +54,10 @@ def file_tests(path: Path, display: str, cache: dict[str, CheckSpec]) -> Iterato
         except RecursionError:
             raise ConfigError("invalid JSON: nested too deeply", display,
                               deepest_line(text)) from None
-        yield from list_tests(data, display, None, "JSON", cache, from_json=True)
+        yield from list_tests(data, display, None, "JSON", cache, from_json=True, files=files)
     else:
         data, lines = load_yaml(reading.read_whole(path, display), display)
-        yield from list_tests(data, display, lines.line_of, "YAML", cache)
+        yield from list_tests(data, display, lines.line_of, "YAML", cache, files=files)
 
 
 def jsonl_tests(path: Path, display: str, cache: dict[str, CheckSpec]) -> Iterator[Test]:
@@ -95,7 +100,7 @@ def jsonl_test(text: str, number: int, display: str, cache: dict[str, CheckSpec]
 
 def list_tests(
     items: Any, display: str, line_of: LineOf | None, what: str,
-    cache: dict[str, CheckSpec], from_json: bool = False,
+    cache: dict[str, CheckSpec], from_json: bool = False, files: VarsFiles | None = None,
 ) -> Iterator[Test]:  # fmt: skip
     """The tests of a JSON or YAML file, which must hold a list of test mappings."""
     if not isinstance(items, list):
@@ -108,4 +113,4 @@ def list_tests(
             where = Where(display, None, f"[{i}]")
         else:
             where = Where(display, prefixed(line_of, (i,)), f"[{i}]")
-        yield parse_test(item, where, cache=cache, from_json=from_json)
+        yield parse_test(item, where, cache=cache, from_json=from_json, files=files)

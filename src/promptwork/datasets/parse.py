@@ -6,13 +6,16 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptwork.checks.base import CheckSpec
 from promptwork.checks.registry import parse_spec
 from promptwork.checks.transform import transform_problem
 from promptwork.errors import ConfigError
 from promptwork.yamlfile import did_you_mean
+
+if TYPE_CHECKING:
+    from promptwork.datasets.varfiles import VarsFiles
 
 #: Keys a test mapping may have.
 TEST_KEYS = ("vars", "assert", "description", "options", "threshold", "metadata")
@@ -121,10 +124,13 @@ def parse_test(
     allowed: Sequence[str] = TEST_KEYS,
     cache: dict[str, CheckSpec] | None = None,
     from_json: bool = False,
+    files: VarsFiles | None = None,
 ) -> Test:
     """Validate one test mapping (promptfoo's keys).
 
     ``from_json``: ``d`` was just parsed from JSON (string keys, fresh objects that can be kept).
+    ``files``: reads ``vars`` given as file paths or globs (promptfoo's), where the test's file
+    allows it.
     """
     if not isinstance(d, _MAPPING):
         raise where.error((), f"a test must be a mapping with vars and assert, got {kind(d)}")
@@ -137,6 +143,14 @@ def parse_test(
                 f"allowed keys: {', '.join(allowed)}",
             )
     raw_vars = d.get("vars")
+    if files is not None and isinstance(raw_vars, str | list):
+        from promptwork.datasets.varfiles import is_vars_paths
+
+        if is_vars_paths(raw_vars):
+            try:
+                raw_vars = files.read(raw_vars)
+            except ConfigError as exc:
+                raise where.error(("vars",), exc.message) from None
     if raw_vars is not None and not isinstance(raw_vars, _MAPPING):
         raise where.error(("vars",), f"'vars' must be a mapping, got {kind(raw_vars)}")
     asserts = d.get("assert")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import re
 from collections.abc import Iterator, Mapping
@@ -11,6 +12,7 @@ from typing import Any
 
 from promptwork.cases import TestCase
 from promptwork.checks.base import CheckSpec
+from promptwork.checks.values import check_files, option_files
 from promptwork.datasets import reading
 from promptwork.datasets.formats import FORMATS, file_tests
 from promptwork.datasets.merge import (
@@ -31,6 +33,7 @@ from promptwork.datasets.parse import (
     parse_test,
     prefixed,
 )
+from promptwork.datasets.varfiles import VarsFiles
 from promptwork.datasets.varrefs import VarFunctions, file_value, has_template, render_refs
 from promptwork.errors import ConfigError
 from promptwork.templates import TemplateEngine
@@ -122,6 +125,7 @@ class TestSource:
         self.functions = VarFunctions(self.loader, prompt)
         self.allow_outside = allow_outside
         self._base = self.base_dir.resolve()
+        self.vars_files = VarsFiles(self.base_dir, self.base_dir, allow_outside)
         self._where = where
         self._line_of = line_of or (lambda key: None)
         self._default = parse_test(
@@ -146,7 +150,8 @@ class TestSource:
             elif isinstance(item, Mapping) and "path" in item and "vars" not in item:
                 self._add_path_entry(item, key)
             else:
-                test = parse_test(item, self._suite_where(key, f"tests[{k}]"))
+                test = parse_test(item, self._suite_where(key, f"tests[{k}]"),
+                                  files=self.vars_files)
                 files = self._var_files(test, merged_options(test, self._default))
                 test.var_files, test.var_lists = bool(files), _has_lists(test)
                 self._entries.append(test)
@@ -167,7 +172,7 @@ class TestSource:
             elif isinstance(entry, Generator):
                 tests = entry.generate(self.loader, cache)
             else:
-                tests = file_tests(*entry, cache)
+                tests = file_tests(*entry, cache, self.vars_files)
             for test in tests:
                 options = merged_options(test, default)
                 variables = merged_vars(test, default)
@@ -177,16 +182,16 @@ class TestSource:
                         refs = self._templated(combo, test, inline)
                         if load:
                             combo = texts.load(combo, picks, test)
-                        combo = self._render(combo, refs, test, stored)
-                        yield make_case(index, test, default, combo, options)
+                        combo, late = self._render(combo, refs, test, stored)
+                        yield _deferring(make_case(index, test, default, combo, options), late)
                         index += 1
                     _note_stored(options, stored)
                 else:
                     refs = self._templated(variables, test, inline)
                     if load:
                         variables = texts.load(variables, _NO_PICKS, test)
-                    variables = self._render(variables, refs, test, stored)
-                    yield make_case(index, test, default, variables, options)
+                    variables, late = self._render(variables, refs, test, stored)
+                    yield _deferring(make_case(index, test, default, variables, options), late)
                     index += 1
                     _note_stored(options, stored)
 
@@ -214,16 +219,19 @@ class TestSource:
 
     def _render(
         self, variables: dict[str, Any], names: list[str], test: Test, stored: set[str]
-    ) -> dict[str, Any]:
-        """``names`` rendered with the test's other vars (promptfoo's vars referencing vars)."""
+    ) -> tuple[dict[str, Any], frozenset[str]]:
+        """``names`` rendered with the test's other vars (promptfoo's vars referencing vars),
+        and those left for later because they use a ``storeOutputAs`` name."""
         if not names:
-            return variables
+            return variables, frozenset()
         default_where = self._default.where
 
         def where_of(name: str) -> Where:
             return test.where if name in test.vars else default_where
 
-        return render_refs(variables, names, self.engine, where_of, stored)
+        left: set[str] = set()
+        rendered = render_refs(variables, names, self.engine, where_of, stored, left)
+        return rendered, frozenset(left)
 
     def _add_files(self, ref: str, config: Any, key: PathKey) -> None:
         where = self._suite_where(key, "")
@@ -275,6 +283,28 @@ class TestSource:
                 "(move it inside the folder, or allow files outside it explicitly)"
             )
         return full
+
+    def confine_check_files(self, test: TestCase, fallback: str | Path | None = None) -> None:
+        """Refuse ``test``'s ``file://`` code or data read when it is graded (a check's value,
+        ``transform``, ``contextTransform`` or ``rubricPrompt``; the test's ``options.transform``)
+        that leaves the suite folder, unless files outside it are allowed.
+
+        ``eval``'s runner and ``optimize`` call it before any model call.
+
+        Raises:
+            ConfigError: At the test's file and line (``fallback`` when it has none).
+        """
+        refs = [(ref, f"'{spec.name}' check file") for spec in test.checks
+                for ref in check_files(spec)]
+        refs += [(ref, f"options.{key} file") for key, ref in option_files(test.options)]
+        for ref, what in refs:
+            try:
+                self.resolve(ref, what)
+            except ConfigError as exc:
+                path, _, line = (test.source or "").rpartition(":")
+                if line.isdigit():
+                    raise ConfigError(exc.message, path, int(line)) from None
+                raise ConfigError(exc.message, test.source or fallback) from None
 
     def _display(self, path: Path) -> str:
         """``path`` as the user would name it: under the suite folder as given, when inside it."""
@@ -343,6 +373,11 @@ def _note_stored(options: Mapping[str, Any], stored: set[str]) -> None:
     name = options.get("storeOutputAs")
     if isinstance(name, str):
         stored.add(name)
+
+
+def _deferring(case: TestCase, late: frozenset[str]) -> TestCase:
+    """``case`` marked with its vars left for a stored output (see :mod:`promptwork.chaining`)."""
+    return dataclasses.replace(case, deferred=late) if late else case
 
 
 def _has_lists(test: Test) -> bool:

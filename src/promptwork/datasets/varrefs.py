@@ -26,14 +26,13 @@ from typing import Any
 from promptwork.datasets.parse import PathKey, Where
 from promptwork.errors import ConfigError, MissingVariableError, TemplateError
 from promptwork.templates import TemplateEngine
-from promptwork.userfunc import FunctionLoader, is_python_ref
+from promptwork.userfunc import FunctionLoader
 from promptwork.yamlfile import load_yaml
 
 _MARKERS = ("{{", "{%")
 #: Files read as base64 text (promptfoo's media vars).
 BINARY_SUFFIXES = frozenset((".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".mp4", ".webm",
                              ".mov", ".mp3", ".wav"))
-PARSED_SUFFIXES = frozenset((".json", ".yaml", ".yml"))
 REFUSED_SUFFIXES = {
     ".pdf": "PDF vars need text extraction, which promptwork does not do; "
             "save the text as a .txt file",
@@ -54,12 +53,14 @@ def render_refs(
     engine: TemplateEngine,
     where_of: Callable[[str], Where],
     deferred: Collection[str] = (),
+    left: set[str] | None = None,
 ) -> dict[str, Any]:
     """``variables`` with each of ``names`` (templated text values) rendered with the others.
 
     Referenced vars among ``names`` are rendered first; the rest are inserted as data. A var
     that uses one of ``deferred`` (names an earlier test stores with ``storeOutputAs``, unknown
-    until it has run) is left as written, to be rendered when the value is known.
+    until it has run) is left as written, to be rendered when the value is known; its name is
+    added to ``left`` when given.
 
     Raises:
         ConfigError: A syntax error, a reference to a var no one defines, or a cycle, located at
@@ -102,6 +103,8 @@ def render_refs(
     for name in variables:
         if name in pending and name not in done and name not in skipped:
             resolve(name, ())
+    if left is not None:
+        left.update(skipped)
     return out
 
 
@@ -150,11 +153,6 @@ class VarFunctions:
                 self._calls.clear()
             self._calls[key] = value
         return value
-
-
-def is_function_var(value: Any) -> bool:
-    """``file://x.py`` or ``file://x.py:fn``."""
-    return is_python_ref(value)
 
 
 def file_value(path: Path, data: bytes, ref: str, where: Where, sub: PathKey) -> Any:

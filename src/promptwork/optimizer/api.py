@@ -10,6 +10,7 @@ report leave.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,12 @@ from promptwork.optimizer.budget import (
     text_hash,
 )
 from promptwork.optimizer.candidate import Candidate
-from promptwork.optimizer.data import label_set
+from promptwork.optimizer.data import GENERATION_TASK, REFERENCE_TASK, Example, label_set
 from promptwork.optimizer.history import Recorder
 from promptwork.optimizer.options import Log, OptimizeOptions
 from promptwork.optimizer.plan import PROPOSER_LIMIT, Setup, check_budget, prepare
 from promptwork.optimizer.report import provenance_header
-from promptwork.optimizer.result import OptimizeResult, SplitScore, paired_test
+from promptwork.optimizer.result import OptimizeResult, SplitScore, paired, paired_test
 from promptwork.optimizer.resume import open_history
 from promptwork.optimizer.search import search
 from promptwork.optimizer.state import SearchState, Strategy
@@ -41,25 +42,41 @@ from promptwork.optimizer.strategies import (
     Proposer,
     ReflectStrategy,
 )
+from promptwork.optimizer.strategies.components import GENERATION_FRAGMENTS, check_fragments
 from promptwork.providers.base import Provider
 from promptwork.store import Store
-from promptwork.suite import Suite
+from promptwork.suite import Suite, load_suite
+from promptwork.suiteenv import applied as suite_env
 
 __all__ = ["OptimizeOptions", "OptimizeResult", "aoptimize", "optimize"]
 
 
-def _strategies(name: str, proposer: Proposer | None) -> list[Strategy]:
+def _strategies(name: str, proposer: Proposer | None, task: str = REFERENCE_TASK,
+                examples: Sequence[Example] = ()) -> list[Strategy]:
+    """The strategies for ``name`` on this kind of task (in words: :func:`plan.strategy_note`).
+
+    Free text without reference answers (``generation``) gets instruction edits that its checks
+    judge: fragments made from the checks themselves instead of answer-form ones ("Answer with
+    one word.", an answer line), demos bootstrapped from answers that pass, the proposer's
+    rewrites after seeing failures (``reflect``); not the proposer's instruction induction,
+    which needs input/answer pairs.
+    """
+    generation = task == GENERATION_TASK
+    components = (ComponentStrategy(check_fragments(examples) + list(GENERATION_FRAGMENTS),
+                                    answer_form=False) if generation else ComponentStrategy())
     if name == "demos":
         return [DemoStrategy()]
     if name == "components":
-        return [ComponentStrategy()]
+        return [components]
     if name == "instructions":
         assert proposer is not None
         return [InstructionStrategy(proposer)]
     if name == "reflect":
         assert proposer is not None
         return [ReflectStrategy(proposer)]
-    out: list[Strategy] = [ComponentStrategy(), DemoStrategy()]
+    out: list[Strategy] = [components, DemoStrategy()]
+    if generation:
+        return out + ([ReflectStrategy(proposer)] if proposer is not None else [])
     if proposer is not None:
         out += [InstructionStrategy(proposer), ReflectStrategy(proposer)]
     return out
@@ -73,6 +90,12 @@ async def aoptimize(
 ) -> OptimizeResult:
     """Async twin of :func:`optimize`."""
     opts = OptimizeOptions.of(options, **changes)
+    loaded = suite if isinstance(suite, Suite) else load_suite(suite)
+    with suite_env(loaded.env):  # promptfoo's ``env:``, while the models are made and called
+        return await _aoptimize(prompt, loaded, opts)
+
+
+async def _aoptimize(prompt: str | None, suite: Suite, opts: OptimizeOptions) -> OptimizeResult:
     setup = prepare(prompt, suite, opts)
     check_budget(setup.plan)
     db, output, log, resume = opts.db, opts.output, opts.log, opts.resume
@@ -86,6 +109,7 @@ async def aoptimize(
                 "settings": setup.provider.describe()}
     recorder: Recorder | None = None
     status = "failed"
+    stop_reason = ""
     try:
         recorder, replayed = open_history(store, setup, answer_var, resume, provider)
         if log is not None and resume is not None:
@@ -97,6 +121,7 @@ async def aoptimize(
                 owned.append(proposing)
         state = await _search(setup, cache, graders, recorder, proposing, log)
         result = await _report(setup, state, cache, graders, recorder, opts.ablate, log)
+        result.stop_reason = state.stop_reason
         body = result.best.body
         result.prompt_text = setup.seed.file_text(body if body.endswith("\n") else body + "\n",
                                                   provenance_header(result.provenance()))
@@ -110,10 +135,14 @@ async def aoptimize(
         return result
     except BaseException as exc:
         status = "failed" if isinstance(exc, Exception) else "interrupted"
+        stop_reason = (f"failed: {type(exc).__name__}: {exc}" if status == "failed" else
+                       "interrupted (Ctrl-C or the process was stopped): --resume continues it")
+        if log is not None:
+            log(f"optimization stopped: {stop_reason}")
         raise
     finally:
         if recorder is not None and status != "complete":
-            recorder.finish(status)
+            recorder.finish(status, {"stop_reason": stop_reason})
         for p in owned:
             await p.aclose()
         await graders.aclose()
@@ -130,7 +159,8 @@ async def _search(
     caller = ModelCaller(BudgetedProvider(setup.provider, budget), cache=cache,
                          concurrency=setup.concurrency)
     evaluator = recorder.evaluator(0, seed, caller, budget, ScoreCache(), allowed=data.indexes,
-                                   base_dir=setup.suite.base_dir, graders=graders)
+                                   base_dir=setup.suite.base_dir, graders=graders,
+                                   prompt_params=setup.entry.params)
     prop = None
     if proposer is not None:
         prop = Proposer(ModelCaller(proposer, cache=cache, concurrency=setup.concurrency),
@@ -139,10 +169,13 @@ async def _search(
         seed, Candidate.seed(seed), data, evaluator, budget, random.Random(plan.seed),
         plan.metric, label_set([*data.train, *data.val]),
     )
+    strategies = _strategies(plan.strategy, prop, plan.task, [*data.train, *data.val])
     if log is not None:
         log(f"optimizing {plan.prompt_label} on {plan.task_model}: "
             f"{plan.split_text()}; {plan.budget_text()}")
-    await search(state, _strategies(plan.strategy, prop), log=log)
+        for line in plan.choice_lines():
+            log(line)
+    await search(state, strategies, log=log)
     return state
 
 
@@ -158,18 +191,24 @@ async def _report(
     report_caller = ModelCaller(BudgetedProvider(setup.provider, report_budget), cache=cache,
                                 concurrency=setup.concurrency)
     reporter = recorder.evaluator(1, setup.seed, report_caller, report_budget, ScoreCache(),
-                                  base_dir=setup.suite.base_dir, graders=graders)
+                                  base_dir=setup.suite.base_dir, graders=graders,
+                                  prompt_params=setup.entry.params)
     test_seed = test_best = None
     comparison = None
+    left_out = 0
     scores: dict[str, list[ExampleScore]] = {}
     if splits.test:
         if log is not None:
             log(f"scoring seed and best on the {len(splits.test)} test examples")
         scores["seed"], scores["best"] = await reporter.score_many(
             [(state.seed, splits.test), (best.candidate, splits.test)])
-        test_seed = SplitScore.of(scores["seed"], plan.metric)
-        test_best = SplitScore.of(scores["best"], plan.metric)
-        comparison = paired_test(scores["seed"], scores["best"])
+        # Errors are no verdicts: their examples leave both sides, and are counted.
+        kept_seed, kept_best, left_out = paired(scores["seed"], scores["best"])
+        test_seed = SplitScore.of(kept_seed, plan.metric)
+        test_best = SplitScore.of(kept_best, plan.metric)
+        comparison = paired_test(kept_seed, kept_best)
+        if left_out and log is not None:
+            log(f"{left_out} test example(s) left out of seed vs best: an answer was an error")
     rows: list[AblationRow] = []
     skipped = 0
     if ablate:
@@ -185,6 +224,7 @@ async def _report(
         ablation=rows, ablation_split="test" if splits.test else "val",
         budget=budget, report_calls=report_budget.spent, prompt_text="",
         seed_text=setup.seed.template.raw, scores=scores, ablation_skipped=skipped,
+        test_left_out=left_out,
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from promptwork.errors import PromptworkError, ProviderError
 from promptwork.providers.base import Provider
+from promptwork.providers.wrapping import WrappingProvider
 from promptwork.types import Completion, Params, RenderedPrompt, TokenLogprob
 
 
@@ -101,28 +102,15 @@ class Budget:
         }
 
 
-class BudgetedProvider(Provider):
+class BudgetedProvider(WrappingProvider):
     """Wraps the task provider so that no request beyond the budget ever reaches the model.
 
     Cache identity and id are the wrapped provider's, so store cache keys do not change.
     """
 
     def __init__(self, inner: Provider, budget: Budget):
-        super().__init__(inner.id, inner.label)
-        self.inner = inner
+        super().__init__(inner)
         self.budget = budget
-        self.capabilities = inner.capabilities  # type: ignore[misc]
-        self.supported_params = inner.supported_params  # type: ignore[misc]
-        self.batch_size = int(getattr(inner, "batch_size", 16))
-        # the generation parameters of its config (a class default on Provider, so not found
-        # through attribute forwarding)
-        self.config_params = getattr(inner, "config_params", self.config_params)
-
-    def cache_identity(self) -> dict[str, Any]:
-        return self.inner.cache_identity()
-
-    def describe(self) -> dict[str, Any]:
-        return self.inner.describe()
 
     async def complete(self, prompt: RenderedPrompt, params: Params) -> Completion:
         self.budget.attempt()
@@ -138,9 +126,6 @@ class BudgetedProvider(Provider):
             f"task-model budget of {self.budget.limit} calls is used up", kind="budget"
         )
         return results + [refused] * (len(requests) - allowed)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,6 +168,7 @@ class Evaluator:
         graders: The grading models of model-graded checks (``llm-rubric``...).
         on_score: Told about every new per-example score (with the prompt text sent).
         gold_logprobs: Ask for logprobs where they serve (below).
+        prompt_params: The suite prompt entry's own ``config`` (over the front matter's).
 
     Where the task provider supports ``logprobs`` and ``top_logprobs`` (the embedded model), the
     calls of examples with a reference answer ask for them, so that each
@@ -187,8 +188,10 @@ class Evaluator:
         graders: GraderPool | None = None,
         on_score: OnScore | None = None,
         gold_logprobs: bool = True,
+        prompt_params: Params | None = None,
     ):
         self.seed = seed
+        self.prompt_params = prompt_params or Params()
         self.caller = caller
         self.budget = budget
         self.cache = cache
@@ -301,9 +304,10 @@ class Evaluator:
             self._put(cand, await self._grade(e, prompt, outcome), prompt.as_text())
 
     def params(self, params: Params, example: Example) -> Params:
-        """The call's parameters: the prompt's over the model config's, asking for logprobs
+        """The call's parameters, each level over the one before as in eval: the model config,
+        the prompt's front matter, the suite prompt entry's ``config``; asking for logprobs
         where they serve."""
-        params = self.caller.provider.config_params.merged(params)
+        params = self.caller.provider.config_params.merged(params).merged(self.prompt_params)
         if not self._logprobs or example.reference is None or not example.reference.strip():
             return params
         return params.merged(self._logprobs)

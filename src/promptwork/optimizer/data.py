@@ -6,8 +6,14 @@ split stays in :class:`Splits` and is used once the search has finished.
 A demo needs each training example's reference answer. It is read, in this order, from a variable
 the user names (``--answer-var``), from the rendered value of the test's reference-style checks
 (``equals``, ``contains``, ``starts-with``, ``levenshtein``...), or from a variable that a check's
-value uses and the prompt does not (``regex: "^{{ label }}"``). Without one, demos are bootstrapped
+value uses and the prompt does not (``regex: "^{{ label }}"``). A check whose value is made of
+the prompt's own inputs (``icontains: "{{ product }}"`` on a prompt that is given ``product``)
+asks for a mention, not an answer: it gives no reference. Without one, demos are bootstrapped
 from outputs that pass every check. Each example records where its reference came from.
+
+:func:`task_kind` tells the two kinds of task apart: answers with references (classification,
+extraction, short answers) and free text that only the checks judge (replies, summaries, posts),
+for which the search uses other strategies and another metric (see ``optimizer/api.py``).
 """
 
 from __future__ import annotations
@@ -222,6 +228,8 @@ def reference_of(
         for spec in checks:
             if spec.type != kind or not isinstance(spec.value, str):
                 continue
+            if _uses_inputs(spec.value, prompt_variables, engine):
+                continue  # a mention of an input the prompt is given, not the answer
             try:
                 value = render_value(spec.value, test.vars)
             except TemplateError:
@@ -241,6 +249,39 @@ def reference_of(
             if isinstance(value, str | int | float) and str(value).strip():
                 return str(value), f"variable {name} (used by check {spec.type})"
     return None, None
+
+
+def _uses_inputs(value: str, prompt_variables: frozenset[str], engine: TemplateEngine) -> bool:
+    """Whether a check's value template reads a variable the prompt is given."""
+    if "{{" not in value and "{%" not in value:
+        return False
+    try:
+        return bool(engine.compile(value).variables & prompt_variables)
+    except TemplateError:
+        return False
+
+
+#: The kinds of task :func:`task_kind` tells apart.
+REFERENCE_TASK, GENERATION_TASK = "reference", "generation"
+
+
+def task_kind(examples: Sequence[Example]) -> tuple[str, str]:
+    """``(kind, why)``: ``reference`` when the examples have reference answers, else
+    ``generation`` (free text judged only by the checks and rubrics).
+
+    Each example with a reference counts; a task is a reference task when at least half of the
+    examples have one.
+    """
+    with_reference = [e for e in examples if e.reference is not None and e.reference.strip()]
+    if examples and 2 * len(with_reference) >= len(examples):
+        return REFERENCE_TASK, (f"{len(with_reference)} of {len(examples)} examples have a "
+                                f"reference answer ({reference_summary(with_reference)})")
+    kinds = sorted({c.name for e in examples for c in e.test.checks})
+    judged = ", ".join(kinds[:8]) + (", ..." if len(kinds) > 8 else "") or "no check"
+    return GENERATION_TASK, (
+        f"free text without reference answers ({len(with_reference)} of {len(examples)} "
+        f"examples have one; no equals-like check of the answer, no answer variable): the "
+        f"checks judge it ({judged})")
 
 
 def reference_summary(examples: Iterable[Example]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from promptwork.optimizer.result import OptimizeResult, SplitScore
+from promptwork.optimizer.result import OptimizeResult, SplitScore, left_out_text
 from promptwork.optimizer.state import Scored
 from promptwork.report.html import esc, page_end, page_start, svg_open
 
@@ -64,6 +64,12 @@ def _facts(result: OptimizeResult) -> str:
         ("Seed", str(plan.seed)),
         ("Splits", f"{plan.split_text()} (ratios {plan.split_dict()['ratios']})"),
         ("Reference answers", plan.reference_source),
+        *((f"Why {k}", v) for k, v in (("task model", plan.model_reason),
+                                       ("task kind", f"{plan.task}: {plan.task_reason}"
+                                        if plan.task_reason else ""),
+                                       ("metric", plan.metric_reason),
+                                       ("strategies", plan.strategy_reason)) if v),
+        ("Search stopped", result.stop_reason or "(not recorded)"),
         ("Budget", f"{result.calls_used} of {budget['limit']} task-model calls used"),
         ("Search", f"{budget['used']} task-model calls ({budget['model_requests']} sent to the "
                    f"model, {cached} answered from the cache)"),
@@ -210,6 +216,8 @@ def _test_section(result: OptimizeResult) -> str:
             f"test examples: p = {comparison.p_value:.4g}, {sentence}.</p>"
             f'<p class="dim">{comparison.fixes} examples fixed, {comparison.regressions} '
             f"broken; {esc(comparison.verdict)}</p>")
+    if result.test_left_out:
+        parts.append(f'<p class="note">{esc(left_out_text(result.test_left_out))}</p>')
     return "".join(parts)
 
 

@@ -24,6 +24,9 @@ STRATEGIES = ("auto", "demos", "components", "instructions", "reflect")
 #: Strategies that need a proposer model (the task model when none is named).
 PROPOSING = ("instructions", "reflect")
 METRICS = ("pass", "score")
+#: What ``metric`` may be set to: ``auto`` picks ``pass`` for tasks with reference answers and
+#: ``score`` for free text judged by several checks (:func:`~promptwork.optimizer.data.task_kind`).
+METRIC_CHOICES = ("auto", *METRICS)
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,8 @@ class OptimizeOptions:
     """Everything an optimization can be told, besides the prompt and the suite.
 
     Attributes:
-        model: Task model (default: the suite's first provider).
+        model: Task model (default: the suite's first provider that runs the prompt, as
+            ``providers[].prompts`` says).
         proposer: Model that writes instructions (default: none for ``auto``, the task model for
             ``instructions`` and ``reflect``).
         budget: Task-model calls the whole command may make: the search and the test report
@@ -43,7 +47,9 @@ class OptimizeOptions:
         split_var: A test variable that gives each test's split (``train``, ``val``,
             ``test``) instead of ``split``.
         answer_var: Variable holding the reference answers (default: read from the checks).
-        metric: ``pass`` (pass rate) or ``score`` (weighted check score).
+        metric: ``pass`` (pass rate), ``score`` (weighted check score), or ``auto``: ``pass``
+            when the tests have reference answers, ``score`` for free text (a denser signal
+            when several checks judge each answer).
         max_tests: Only the first N tests.
         output: Where to write the best prompt as a ``.prompt`` file.
         db: Store URL (default: SQLite in ``.promptwork/`` next to the suite).
@@ -64,7 +70,7 @@ class OptimizeOptions:
     split: str | tuple[float, float, float] | None = None
     split_var: str | None = None
     answer_var: str | None = None
-    metric: str = "pass"
+    metric: str = "auto"
     max_tests: int | None = None
     output: str | Path | None = None
     db: str | None = None
@@ -79,8 +85,9 @@ class OptimizeOptions:
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"unknown strategy {self.strategy!r}; choose one of "
                               f"{', '.join(STRATEGIES)}")
-        if self.metric not in METRICS:
-            raise ConfigError(f"unknown metric {self.metric!r}; choose pass (pass rate) or score")
+        if self.metric not in METRIC_CHOICES:
+            raise ConfigError(f"unknown metric {self.metric!r}; choose pass (pass rate), score "
+                              "or auto")
         if isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 1:
             raise ConfigError(f"--budget must be a whole number >= 1, got {self.budget!r}")
         if self.max_tests is not None and self.max_tests < 1:

@@ -13,21 +13,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from promptwork.checks.registry import value_variables
 from promptwork.errors import ConfigError, MissingVariableError
 from promptwork.optimizer.ablation import ablation_candidates
 from promptwork.optimizer.candidate import Candidate, SeedPrompt
 from promptwork.optimizer.data import (
+    GENERATION_TASK,
+    REFERENCE_TASK,
     Splits,
     load_examples,
     make_splits,
     reference_summary,
     splits_by_variable,
+    task_kind,
 )
 from promptwork.optimizer.options import METRICS, PROPOSING, STRATEGIES, OptimizeOptions
 from promptwork.providers.base import Provider
 from promptwork.providers.pricing import price_of
 from promptwork.providers.registry import create_provider
-from promptwork.suite import PromptEntry, Suite, load_suite
+from promptwork.suite import PromptEntry, ProviderEntry, Suite, load_suite, provider_allows
 
 __all__ = ["METRICS", "PROPOSER_LIMIT", "PROPOSING", "STRATEGIES", "Plan", "Setup",
            "plan_optimization", "prepare"]
@@ -57,6 +61,15 @@ class Plan:
     components: int
     est_seconds_per_call: float
     price_per_call: float | None
+    #: ``reference`` or ``generation`` (free text judged by checks), and why.
+    task: str = REFERENCE_TASK
+    task_reason: str = ""
+    #: Why this task model (the suite's provider for the prompt, ``--model``...).
+    model_reason: str = ""
+    #: Why this metric (``--metric`` given, or chosen for the task).
+    metric_reason: str = ""
+    #: Which strategies run, and why.
+    strategy_reason: str = ""
 
     @property
     def report_reserve(self) -> int:
@@ -97,6 +110,19 @@ class Plan:
         return (f"budget {self.budget} task-model calls: {self.search_budget} for the search, "
                 f"{self.report_reserve} reserved for the test report")
 
+    def choice_lines(self) -> list[str]:
+        """What the optimization chose for this task and why (model, task kind, metric)."""
+        out = []
+        if self.model_reason:
+            out.append(f"task model {self.task_model}: {self.model_reason}")
+        if self.task_reason:
+            out.append(f"task: {self.task}: {self.task_reason}")
+        if self.metric_reason:
+            out.append(f"metric {self.metric}: {self.metric_reason}")
+        if self.strategy_reason:
+            out.append(f"strategies: {self.strategy_reason}")
+        return out
+
     def lines(self) -> list[str]:
         """The dry-run summary."""
         calls = self.budget
@@ -108,6 +134,7 @@ class Plan:
             f"strategy: {self.strategy}; metric: {self.metric}; seed: {self.seed}",
             f"splits: {self.split_text()} (ratios {self.split_dict()['ratios']})",
             f"reference answers: {self.reference_source}",
+            *self.choice_lines(),
             f"{self.budget_text()} (the whole command never makes more)",
             f"search: at most {self.search_budget} task-model calls (the seed on validation: "
             f"{self.sizes['val']}, the rest racing candidates)",
@@ -192,37 +219,109 @@ def prepare(
     examples = load_examples(loaded.tests, seed_prompt.variables, answer_var, opts.max_tests)
     missing: dict[str, list[str]] = {}
     for e in examples:
+        # Check files stay inside the suite folder, as in eval (before any model call).
+        loaded.tests.confine_check_files(e.test, loaded.path)
+        where = e.test.source or f"tests[{e.index}]"
         for name in entry.template.missing(e.vars):
             rows = missing.setdefault(name, [])
             if len(rows) < 5:
-                rows.append(e.test.source or f"tests[{e.index}]")
+                rows.append(where)
+        for spec in e.test.checks:  # assert values are templates over the same vars
+            for name in sorted(value_variables(spec) - e.vars.keys()):
+                rows = missing.setdefault(name, [])
+                if len(rows) < 5:
+                    rows.append(f"{where} {spec.name} value")
     if missing:
         raise MissingVariableError(sorted(missing), loaded.path, where=missing)
     splits = (splits_by_variable(examples, opts.split_var, opts.seed) if opts.split_var
               else make_splits(examples, opts.ratios, opts.seed))
-    entries = loaded.providers
-    pid = opts.model or (entries[0].id if entries else "local:gemma3-270m")
-    chosen_entry = next((p for p in entries if p.id == pid), None)
+    chosen_entry, model_reason = task_entry(loaded, entry, opts.model)
+    pid = chosen_entry.id if chosen_entry else (opts.model or "local:gemma3-270m")
     # The provider's generation keys (suite config) become its config_params: the candidates'
     # calls use them under the prompt's own params.
     config = {**chosen_entry.config, **chosen_entry.params.given()} if chosen_entry else {}
     provider = opts.task_provider or create_provider(pid, config)
-    provider.check_params(provider.config_params.merged(entry.template.params))
+    # The calls' parameters, as in eval: the provider's config, the prompt file's front matter
+    # (kept by every candidate), then the suite prompt entry's own config.
+    provider.check_params(
+        provider.config_params.merged(entry.template.params).merged(entry.params))
     is_local = provider.id.startswith("local:")
     concurrency = 1 if is_local or loaded.options.delay_ms else loaded.options.max_concurrency
     chosen = opts.proposer or (pid if opts.strategy in PROPOSING else None)
     candidate = Candidate.seed(seed_prompt)
+    task, task_reason = task_kind([*splits.train, *splits.val])
+    metric, metric_reason = _metric(opts.metric, task)
     plan = Plan(
         suite_path=str(loaded.path) if loaded.path else None, prompt_label=_label(entry, loaded),
         seed_hash=entry.template.content_hash, task_model=provider.id, proposer=chosen,
-        strategy=opts.strategy, metric=opts.metric, seed=opts.seed, budget=opts.budget,
+        strategy=opts.strategy, metric=metric, seed=opts.seed, budget=opts.budget,
         ratios=splits.ratios, sizes=splits.sizes(),
         reference_source=reference_summary([*splits.train]),
         components=len(ablation_candidates(candidate)) + 1,
         est_seconds_per_call=(LOCAL_SECONDS if is_local else REMOTE_SECONDS / concurrency),
         price_per_call=_price(provider.id, seed_prompt, splits, entry),
+        task=task, task_reason=task_reason, model_reason=model_reason,
+        metric_reason=metric_reason,
+        strategy_reason=strategy_note(opts.strategy, chosen is not None, task),
     )
     return Setup(loaded, entry, seed_prompt, splits, provider, dict(config), concurrency, plan)
+
+
+def task_entry(suite: Suite, entry: PromptEntry,
+               model: str | None) -> tuple[ProviderEntry | None, str]:
+    """The suite provider that runs ``entry`` (promptfoo's ``providers[].prompts`` filter), and
+    why it was chosen; ``--model`` (an id or a provider label) wins.
+
+    Raises:
+        ConfigError: No provider of the suite runs this prompt and none is named.
+    """
+    entries = suite.providers
+    runs = [p for p in entries if provider_allows(p, entry)]
+    if model is not None:
+        named = [p for p in entries if model in (p.id, p.label)]
+        found = next((p for p in named if p in runs), named[0] if named else None)
+        return found, "named by --model"
+    if not entries:
+        return None, "the suite names no provider: the embedded default model"
+    if not runs:
+        raise ConfigError(
+            f"no provider of the suite runs prompt {entry.label!r} (each one's 'prompts' "
+            "leaves it out); name the task model with --model")
+    if len(runs) < len(entries):
+        return runs[0], (f"the suite runs prompt {entry.label!r} on it (providers[].prompts "
+                         f"leaves it out of {len(entries) - len(runs)} of its providers)")
+    return runs[0], "the suite's first provider"
+
+
+def strategy_note(name: str, proposing: bool, task: str) -> str:
+    """Which strategies ``optimizer.api._strategies`` runs and why, in words (log and report)."""
+    generation = task == GENERATION_TASK
+    if name == "components" and generation:
+        return ("components, as asked: instruction sentences made from the checks, no "
+                "answer-form fragment or answer line")
+    if name == "instructions" and generation:
+        return ("instructions, as asked (it induces instructions from input/answer pairs: "
+                "without reference answers it has nothing to propose)")
+    if name != "auto":
+        return f"{name}, as asked"
+    if generation:
+        return ("auto for free text: components with instruction sentences made from the "
+                "checks (no 'Answer with one word.', no answer line, no label set), demos "
+                "bootstrapped from passing answers"
+                + (", reflect (rewrites after the checks' reasons)" if proposing else "")
+                + "; no instruction induction (it needs reference answers), no "
+                "log-probability ranking of reference answers")
+    return ("auto: components, demos" + (", instructions, reflect" if proposing else "")
+            + " (the tests have reference answers)")
+
+
+def _metric(asked: str, task: str) -> tuple[str, str]:
+    if asked != "auto":
+        return asked, "as asked (--metric)"
+    if task == GENERATION_TASK:
+        return "score", ("free text judged by several checks: their weighted score moves with "
+                         "every check an edit fixes, where the pass rate waits for all of them")
+    return "pass", "answers with references: the pass rate"
 
 
 def budget_problem(plan: Plan) -> str:
@@ -262,7 +361,7 @@ def _price(model: str, seed: SeedPrompt, splits: Splits, entry: PromptEntry) -> 
         return None
     sample = next(iter(itertools.chain(splits.val, splits.train)), None)
     chars = len(entry.template.render(sample.vars).as_text()) if sample else len(seed.body)
-    out_tokens = entry.template.params.max_tokens or 50
+    out_tokens = entry.template.params.merged(entry.params).max_tokens or 50
     return price.cost(chars // 4 * 2, out_tokens) or 0.0  # demos roughly double the prompt
 
 

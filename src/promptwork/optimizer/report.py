@@ -14,7 +14,13 @@ from rich.table import Table
 from rich.text import Text
 
 from promptwork.optimizer.ablation import AblationRow, ablation, ablation_candidates
-from promptwork.optimizer.result import OptimizeResult, SplitScore, paired_test, text_diff
+from promptwork.optimizer.result import (
+    OptimizeResult,
+    SplitScore,
+    left_out_text,
+    paired_test,
+    text_diff,
+)
 from promptwork.optimizer.strategies.components import short
 
 __all__ = ["AblationRow", "SplitScore", "ablation", "ablation_candidates", "paired_test",
@@ -89,15 +95,28 @@ def ablation_table(result: OptimizeResult) -> Table:
     return table
 
 
+def stop_text(result: OptimizeResult) -> str:
+    """``search stopped after 28 of 60 search calls: no candidates left: ...``."""
+    budget = result.budget
+    return (f"search stopped after {budget['used']} of {budget.get('search_limit', '?')} search "
+            f"calls: {result.stop_reason}")
+
+
 def render(result: OptimizeResult) -> Group:
     """Everything the command prints after a search."""
     head = (f"best: {result.best.note} (validation {result.best_val:.3f}, seed "
             f"{result.seed_val:.3f})" if result.improved
             else f"nothing beat the seed prompt on validation ({result.seed_val:.3f})")
-    parts: list[Any] = [Text(head, style="bold"), curve_table(result), test_table(result)]
+    parts: list[Any] = [Text(head, style="bold")]
+    parts += [Text(line, style="dim") for line in result.plan.choice_lines()]
+    if result.stop_reason:
+        parts.append(Text(stop_text(result)))
+    parts += [curve_table(result), test_table(result)]
     if result.comparison is not None:
         parts.append(Text(f"paired McNemar test, best vs seed on test: "
                           f"{result.comparison.verdict}"))
+    if result.test_left_out:
+        parts.append(Text(left_out_text(result.test_left_out), style="dim"))
     if result.ablation:
         parts.append(ablation_table(result))
     diff = result.diff()

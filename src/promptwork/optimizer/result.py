@@ -42,9 +42,34 @@ class SplitScore:
                 "ci95": [round(self.low, 4), round(self.high, 4)]}
 
 
+def paired(seed: Sequence[ExampleScore], best: Sequence[ExampleScore],
+           ) -> tuple[list[ExampleScore], list[ExampleScore], int]:
+    """The examples both prompts have a verdict on, in pairs, and how many were left out.
+
+    An error (a failed task-model or grader call) is no verdict: its example leaves both
+    sides, so that seed and best are compared on the same examples and an error never counts
+    as a failure of either.
+
+    Raises:
+        ValueError: ``seed`` and ``best`` are not scores of the same examples in one order.
+    """
+    if [s.index for s in seed] != [b.index for b in best]:
+        raise ValueError("seed and best must be scored on the same examples, in one order")
+    kept = [(s, b) for s, b in zip(seed, best, strict=True) if s.graded and b.graded]
+    return [s for s, _ in kept], [b for _, b in kept], len(seed) - len(kept)
+
+
 def paired_test(seed: Sequence[ExampleScore], best: Sequence[ExampleScore]) -> PassFailComparison:
-    """Exact McNemar test of best (B) against seed (A) on the same examples."""
-    return compare_pass_fail([s.passed for s in seed], [s.passed for s in best])
+    """Exact McNemar test of best (B) against seed (A) on the examples both have a verdict on
+    (see :func:`paired`)."""
+    kept_seed, kept_best, _ = paired(seed, best)
+    return compare_pass_fail([s.passed for s in kept_seed], [s.passed for s in kept_best])
+
+
+def left_out_text(n: int) -> str:
+    """What the reports say of test examples left out for errors (see :func:`paired`)."""
+    return (f"{n} test example(s) left out of seed vs best (both sides, paired): an answer of "
+            "either prompt was an error (failed model or grader call), not a verdict")
 
 
 def text_diff(seed: str, best: str) -> str:
@@ -63,6 +88,8 @@ class OptimizeResult:
         seed_val, best_val: Their mean metric on the whole validation split.
         test_seed, test_best: Their results on the test split (``None`` without a test split).
         comparison: Exact McNemar test of best vs seed on the test split.
+        test_left_out: Test examples left out of that comparison (and of ``test_seed`` and
+            ``test_best``) because either prompt's answer was an error, not a verdict.
         history: Every raced candidate with the validation examples it was scored on.
         curve: (task-model calls used, best validation score) after each round.
         ablation: Each component of the best prompt and its contribution.
@@ -75,6 +102,7 @@ class OptimizeResult:
         prompt_hash: Its version in the store.
         output: Where it was written (``-o``), if anywhere.
         run_id: The store run holding the history (every candidate x example scored).
+        stop_reason: Why the search stopped.
     """
 
     plan: Plan
@@ -99,6 +127,9 @@ class OptimizeResult:
     run_id: str | None = None
     scores: dict[str, list[ExampleScore]] = field(default_factory=dict)
     ablation_skipped: int = 0
+    test_left_out: int = 0
+    #: Why the search stopped (budget spent, no candidates left, round limit).
+    stop_reason: str = ""
 
     @property
     def improved(self) -> bool:
@@ -135,6 +166,8 @@ class OptimizeResult:
             scores["best"]["test"] = round(self.test_best.mean, 4)
         if self.comparison is not None:
             scores["test_p_value"] = round(self.comparison.p_value, 4)
+        if self.test_left_out:
+            scores["test_left_out"] = self.test_left_out
         return {
             "suite": plan.suite_path, "prompt": plan.prompt_label,
             "seed_sha256": plan.seed_hash, "metric": self.metric,
@@ -142,6 +175,7 @@ class OptimizeResult:
             "strategy": plan.strategy, "seed": plan.seed,
             "budget": dict(self.budget), "split": plan.split_dict(),
             "references": plan.reference_source, "scores": scores,
-            "change": self.best.note,
+            "change": self.best.note, "stop_reason": self.stop_reason,
+            "task": plan.task,
             "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }

@@ -192,6 +192,8 @@ async def search(
 ) -> Scored:
     """Run rounds of proposals and races until the budget or the ideas run out.
 
+    Why it stopped is left in ``state.stop_reason`` (and logged).
+
     Each round every strategy proposes from the incumbent; the proposals (interleaved so that a
     trimmed race keeps every strategy's first ideas) and the best combinations so far are raced
     with at most half the remaining budget (all of it when that is too little for two).
@@ -199,13 +201,18 @@ async def search(
     if state.incumbent is None:
         await score_seed(state)
     n_val = len(state.data.val)
+    state.stop_reason = f"round limit: all {max_rounds} rounds done"
     for r in range(max_rounds):
         state.round = r
         if state.budget.remaining < MIN_RUNG:
+            state.stop_reason = (f"budget spent: {state.budget.remaining} search call(s) left, "
+                                 f"fewer than the {MIN_RUNG} a race starts with")
             break
         proposals = [await s.propose(state) for s in strategies]
         candidates = state.fresh(_interleave([combine(state), *proposals]))
         if not candidates:
+            state.stop_reason = ("no candidates left: the strategies proposed nothing that was "
+                                 "not raced before")
             break
         cap = max(state.budget.remaining // 2, race_cost(2, n_val))
         if log is not None:
@@ -213,6 +220,8 @@ async def search(
                 f"({state.budget.remaining} calls left)")
         results = await race(state, candidates, cap, log)
         if not results:
+            state.stop_reason = (f"budget spent: the {state.budget.remaining} search call(s) "
+                                 "left cannot race a candidate on a first rung")
             break
         state.seen.update(s.candidate.hash for s in results)
         state.history.extend(results)
@@ -223,4 +232,7 @@ async def search(
             if log is not None:
                 log(f"  new best {top.mean:.3f} on validation: {top.candidate.note}")
         state.curve.append((state.budget.spent, state.best.mean))
+    if log is not None:
+        log(f"search stopped after {state.budget.spent} of {state.budget.limit} search calls: "
+            f"{state.stop_reason}")
     return state.best

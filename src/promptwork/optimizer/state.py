@@ -50,6 +50,8 @@ class SearchState:
         incumbent: The best candidate fully scored on validation so far.
         curve: (calls used, incumbent's validation score) after each step.
         round: Rounds done.
+        stop_reason: Why the search stopped (budget spent, no candidates left, round limit),
+            set by :func:`promptwork.optimizer.search.search`.
     """
 
     seed_prompt: SeedPrompt
@@ -65,6 +67,7 @@ class SearchState:
     curve: list[tuple[int, float]] = field(default_factory=list)
     round: int = 0
     seen: set[str] = field(default_factory=set)
+    stop_reason: str = ""
 
     @property
     def best(self) -> Scored:

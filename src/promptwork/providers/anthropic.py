@@ -23,6 +23,7 @@ from promptwork.providers.httpbase import (
     tls_context,
 )
 from promptwork.providers.httperrors import invalid, status_error
+from promptwork.providers.imageparts import anthropic_content
 from promptwork.providers.registry import require
 from promptwork.secrets import KEY_VARS, Secrets
 from promptwork.types import Capabilities, Completion, Params, RenderedPrompt, Usage
@@ -49,7 +50,7 @@ class AnthropicProvider(HttpProvider):
         **kwargs: Model, settings, key and secrets, as for :class:`HttpProvider`.
     """
 
-    capabilities = Capabilities(chat=True, completion=False, streaming=True)
+    capabilities = Capabilities(chat=True, completion=False, streaming=True, images=True)
     supported_params = frozenset({"temperature", "top_p", "top_k", "max_tokens", "stop"})
 
     def __init__(self, id: str, label: str | None, **kwargs: Any):
@@ -67,7 +68,8 @@ class AnthropicProvider(HttpProvider):
 
     def _request(self, prompt: RenderedPrompt, params: Params) -> dict[str, Any]:
         system = "\n\n".join(m.content for m in prompt.messages if m.role == "system")
-        messages = [m.to_dict() for m in prompt.messages if m.role != "system"]
+        messages = [{"role": m.role, "content": anthropic_content(m)}
+                    for m in prompt.messages if m.role != "system"]
         if not messages:
             raise ConfigError(f"{self.id}: the prompt has only system text; add a user turn")
         request: dict[str, Any] = {

@@ -70,6 +70,11 @@ class Provider(ABC):
         """Settings worth showing users (what model file, threads, endpoint...)."""
         return self.cache_identity()
 
+    def for_repeat(self, prompt: RenderedPrompt, params: Params, repeat: int) -> Params:
+        """The params of a cell's ``repeat``-th sample (0 is the first). Providers whose sampling
+        is seeded per cell give each repeat its own seed; the default sends the same params."""
+        return params
+
     @abstractmethod
     async def complete(self, prompt: RenderedPrompt, params: Params) -> Completion:
         """Run one call. Raises :class:`ProviderError` on failure."""

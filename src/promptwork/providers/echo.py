@@ -12,7 +12,7 @@ from promptwork.types import PARAM_NAMES, Capabilities, Completion, Params, Rend
 class EchoProvider(Provider):
     """Returns the prompt: its text when plain, else the messages as JSON (as promptfoo does)."""
 
-    capabilities = Capabilities(chat=True, completion=True)
+    capabilities = Capabilities(chat=True, completion=True, images=True)  # it echoes the parts
     #: It ignores them all, so a suite written for a real model checks its templates as is.
     supported_params = frozenset(PARAM_NAMES)
 

@@ -26,6 +26,7 @@ from promptwork.providers.httpbase import (
     tls_context,
 )
 from promptwork.providers.httperrors import invalid, status_error, transport_error
+from promptwork.providers.imageparts import gemini_parts
 from promptwork.providers.registry import require
 from promptwork.secrets import KEY_VARS, Secrets
 from promptwork.types import Capabilities, Completion, Params, RenderedPrompt, TokenLogprob, Usage
@@ -101,7 +102,7 @@ class GoogleProvider(HttpProvider):
     """
 
     capabilities = Capabilities(
-        chat=True, completion=False, streaming=True, json_schema=True, logprobs=True
+        chat=True, completion=False, streaming=True, json_schema=True, logprobs=True, images=True
     )
     supported_params = COMMON_PARAMS | {
         "frequency_penalty", "presence_penalty", "response_schema", "logprobs", "top_k",
@@ -112,15 +113,19 @@ class GoogleProvider(HttpProvider):
         super().__init__(id, label, sdk=require("google.genai", "google"), **kwargs)
         self._errors = require("google.genai.errors", "google")
 
-    def _new_client(self) -> Any:
-        options = self._sdk.types.HttpOptions(
+    def _http_options(self) -> Any:
+        """The SDK's HTTP options from the settings (base URL, timeout, headers, TLS)."""
+        return self._sdk.types.HttpOptions(
             base_url=self.settings.base_url,
             timeout=int(self.settings.timeout * 1000),
             headers=dict(self.settings.headers) or None,
             client_args={"verify": tls_context()},
             async_client_args={"verify": tls_context(), "ssl": tls_context()},
         )
-        return self._sdk.Client(api_key=self._api_key, vertexai=False, http_options=options)
+
+    def _new_client(self) -> Any:
+        return self._sdk.Client(api_key=self._api_key, vertexai=False,
+                                http_options=self._http_options())
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
@@ -141,7 +146,8 @@ class GoogleProvider(HttpProvider):
     def _request(self, prompt: RenderedPrompt, params: Params) -> dict[str, Any]:
         system = "\n\n".join(m.content for m in prompt.messages if m.role == "system")
         contents = [
-            {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
+            {"role": "model" if m.role == "assistant" else "user",
+             "parts": gemini_parts(m, self.id)}
             for m in prompt.messages
             if m.role != "system"
         ]

@@ -215,6 +215,16 @@ class LocalProvider(Provider):
         decoding.adopt(choice.layout.workers, runner)
         return choice
 
+    def for_repeat(self, prompt: RenderedPrompt, params: Params, repeat: int) -> Params:
+        """Repeat ``repeat`` of a cell samples with its own seed: the cell's seed (its ``seed``,
+        else one derived from the prompt) mixed with the repeat index. Greedy answers
+        (temperature 0) are unchanged."""
+        from promptwork.providers.local_batch import repeat_seed
+
+        if not repeat or params.temperature == 0:
+            return params
+        return params.model_copy(update={"seed": repeat_seed(prompt.to_list(), params, repeat)})
+
     def cache_identity(self) -> dict[str, Any]:
         name = self._builtin.name if self._builtin else str(self.path)
         sha = self._builtin.sha256 if self._builtin else None
@@ -366,7 +376,9 @@ class LocalProvider(Provider):
                 results = self._decoding().run(batch, lambda: self.workers)
                 each_ms = watch.ms() / len(batch)
                 for i, res in zip(batchable, results, strict=True):
-                    out[i] = to_completion(res, requests[i][1], self.id, each_ms, model.llama)
+                    # Each cell's own finish time; the batch's share only if none was measured.
+                    out[i] = to_completion(res, requests[i][1], self.id,
+                                           res.latency_ms or each_ms, model.llama)
         return [o for o in out if o is not None]
 
     def complete_sync(self, prompt: RenderedPrompt, params: Params) -> Completion:

@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -100,6 +102,9 @@ class Result:
     finish: str = "length"
     prompt_tokens: int = 0
     error: ProviderError | None = None
+    #: When the sequence finished, in ms from the start of its group's decoding (its own
+    #: latency: the cells of one batch no longer all get the batch's time).
+    latency_ms: float = 0.0
 
 
 def seed_for(prompt_text: str, params: Params) -> int:
@@ -108,6 +113,14 @@ def seed_for(prompt_text: str, params: Params) -> int:
     if params.seed is not None:
         return int(params.seed) & 0xFFFFFFFF
     digest = hashlib.sha256(prompt_text.encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def repeat_seed(messages: Any, params: Params, repeat: int) -> int:
+    """The seed of a cell's ``repeat``-th sample: its own ``seed`` (else one derived from its
+    messages) and the repeat index, hashed together (stable across runs and resumes)."""
+    base = params.seed if params.seed is not None else json.dumps(messages, sort_keys=True)
+    digest = hashlib.sha256(f"{base}|repeat={repeat}".encode()).digest()
     return int.from_bytes(digest[:4], "little")
 
 
@@ -325,6 +338,7 @@ class BatchDecoder:
                 self.llama.reset()
 
     def _run(self, requests: Sequence[Request]) -> list[Result]:
+        self._t0 = time.perf_counter()
         results = [Result(prompt_tokens=len(r.tokens)) for r in requests]
         runnable = []
         for i, r in enumerate(requests):
@@ -423,6 +437,7 @@ class BatchDecoder:
             if cut >= 0:
                 text = text[:cut]
         result.text = text
+        result.latency_ms = (time.perf_counter() - self._t0) * 1000
         self._lib.llama_memory_seq_rm(self._mem, slot.index, -1, -1)
 
 

@@ -11,6 +11,7 @@ shares its chunk's prompt prefix.
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import subprocess
 import sys
@@ -30,21 +31,25 @@ def _serve(conn: Connection, model_path: str, width: int, n_ctx: int) -> None:
 
     llama = load_llama(model_path, n_ctx=512, n_threads=1, n_threads_batch=1)
     decoder = BatchDecoder(llama, width, n_ctx, 1)
-    conn.send("ready")
-    while True:
-        try:
-            message = conn.recv()
-        except EOFError:  # the parent process is gone (killed): nothing left to answer
-            break
-        if message is None:
-            break
-        requests = [Request(tokens=r["tokens"], params=Params.model_validate(r["params"]),
-                            max_tokens=r["max_tokens"], stops=tuple(r["stops"]), seed=r["seed"])
-                    for r in message]
-        results = decoder.run(requests)
-        conn.send([_encode(r) for r in results])
+    # A parent that was killed (or interrupted) closes its end: the worker then just stops,
+    # without a BrokenPipeError traceback on the user's terminal.
+    with contextlib.suppress(OSError):
+        conn.send("ready")
+        while True:
+            try:
+                message = conn.recv()
+            except EOFError:  # the parent process is gone (killed): nothing left to answer
+                break
+            if message is None:
+                break
+            requests = [Request(tokens=r["tokens"], params=Params.model_validate(r["params"]),
+                                max_tokens=r["max_tokens"], stops=tuple(r["stops"]),
+                                seed=r["seed"]) for r in message]
+            results = decoder.run(requests)
+            conn.send([_encode(r) for r in results])
     decoder.close()
-    conn.close()
+    with contextlib.suppress(OSError):
+        conn.close()
 
 
 def _encode(result: Result) -> dict[str, Any]:
@@ -81,7 +86,11 @@ class WorkerPool:
             self._conns.append(Connection(parent.detach()))
             self._procs.append(proc)
         for conn in self._conns:
-            if conn.recv() != "ready":
+            try:
+                ready = conn.recv()
+            except (EOFError, OSError):
+                ready = None
+            if ready != "ready":
                 raise ProviderError("a decoding worker failed to start", kind="other")
 
     @property
@@ -92,17 +101,18 @@ class WorkerPool:
         """Split ``requests`` into contiguous chunks, one per worker, and decode them."""
         n = min(self.size, len(requests))
         bounds = [round(i * len(requests) / n) for i in range(n + 1)]
-        for i in range(n):
-            chunk = requests[bounds[i]:bounds[i + 1]]
-            self._conns[i].send([{"tokens": r.tokens, "params": r.params.model_dump(mode="json"),
-                                  "max_tokens": r.max_tokens, "stops": list(r.stops),
-                                  "seed": r.seed} for r in chunk])
         results: list[Result] = []
-        for i in range(n):
-            try:
+        try:
+            for i in range(n):
+                chunk = requests[bounds[i]:bounds[i + 1]]
+                self._conns[i].send([{"tokens": r.tokens,
+                                      "params": r.params.model_dump(mode="json"),
+                                      "max_tokens": r.max_tokens, "stops": list(r.stops),
+                                      "seed": r.seed} for r in chunk])
+            for i in range(n):
                 results.extend(_decode(d) for d in self._conns[i].recv())
-            except EOFError:
-                raise ProviderError("a decoding worker died", kind="other") from None
+        except (EOFError, OSError):  # BrokenPipeError, ConnectionResetError: a killed worker
+            raise ProviderError("a decoding worker died", kind="other") from None
         return results
 
     def close(self) -> None:
@@ -119,4 +129,6 @@ class WorkerPool:
 
 
 if __name__ == "__main__":
+    # Ctrl-C reaches the whole process group: the parent handles it and closes its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _serve(Connection(int(sys.argv[1])), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))

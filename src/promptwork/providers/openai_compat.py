@@ -105,7 +105,7 @@ class OpenAIProvider(HttpProvider):
     """
 
     capabilities = Capabilities(
-        chat=True, completion=False, streaming=True, json_schema=True, logprobs=True
+        chat=True, completion=False, streaming=True, json_schema=True, logprobs=True, images=True
     )
     supported_params = COMMON_PARAMS | {
         "frequency_penalty", "presence_penalty", "response_schema", "logprobs", "top_logprobs",

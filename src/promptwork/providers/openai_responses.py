@@ -19,6 +19,7 @@ from promptwork.errors import ConfigError
 from promptwork.providers.base import Stopwatch
 from promptwork.providers.httpbase import as_int
 from promptwork.providers.httperrors import invalid, status_error
+from promptwork.providers.imageparts import responses_input
 from promptwork.providers.openai_compat import OpenAIProvider
 from promptwork.types import Capabilities, Completion, Params, RenderedPrompt, Usage
 
@@ -71,7 +72,7 @@ class OpenAIResponsesProvider(OpenAIProvider):
     """The Responses API on OpenAI or a server that implements it."""
 
     capabilities = Capabilities(
-        chat=True, completion=False, streaming=True, json_schema=True, logprobs=False
+        chat=True, completion=False, streaming=True, json_schema=True, logprobs=False, images=True
     )
     supported_params = frozenset({
         "temperature", "top_p", "max_tokens", "response_schema", "json_object", "tools",
@@ -103,7 +104,7 @@ class OpenAIResponsesProvider(OpenAIProvider):
         return endpoint
 
     def _request(self, prompt: RenderedPrompt, params: Params) -> dict[str, Any]:
-        request: dict[str, Any] = {"model": self.model, "input": prompt.to_list()}
+        request: dict[str, Any] = {"model": self.model, "input": responses_input(prompt)}
         if self.instructions:
             request["instructions"] = self.instructions
         given = params.given()

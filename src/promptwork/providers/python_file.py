@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from promptwork.errors import ConfigError, ProviderError
 from promptwork.providers.base import Provider, Stopwatch
+from promptwork.secrets import redact
 from promptwork.types import PARAM_NAMES, Capabilities, Completion, Params, RenderedPrompt, Usage
 
 DEFAULT_FUNCTION = "call_api"
@@ -198,8 +199,9 @@ class PythonFileProvider(Provider):
         try:
             result = await self._call(prompt, params)
         except Exception as exc:
+            # The message lands on the cell (store, exports): no key in it.
             raise ProviderError(
-                f"{self._where} raised {type(exc).__name__}: {exc}", kind="other"
+                redact(f"{self._where} raised {type(exc).__name__}: {exc}"), kind="other"
             ) from None
         return self._completion(result, watch.ms())
 
@@ -210,7 +212,7 @@ class PythonFileProvider(Provider):
                 f"got {type(result).__name__}", kind="invalid_response")
         error = result.get("error")
         if error:
-            raise ProviderError(f"{self._where}: {error}", kind="other")
+            raise ProviderError(redact(f"{self._where}: {error}"), kind="other")
         if "output" not in result or result["output"] is None:
             raise ProviderError(f"{self._where} returned no 'output'", kind="invalid_response")
         output = result["output"]

@@ -24,7 +24,6 @@ from promptwork.providers.httpbase import (
     check_config_keys,
     read_api_key,
     read_settings,
-    tls_context,
 )
 from promptwork.providers.registry import require
 from promptwork.secrets import Secrets
@@ -59,13 +58,7 @@ class VertexProvider(GoogleProvider):
         return {**super().cache_identity(), "project": self.project, "location": self.location}
 
     def _new_client(self) -> Any:
-        options = self._sdk.types.HttpOptions(
-            base_url=self.settings.base_url,
-            timeout=int(self.settings.timeout * 1000),
-            headers=dict(self.settings.headers) or None,
-            client_args={"verify": tls_context()},
-            async_client_args={"verify": tls_context(), "ssl": tls_context()},
-        )
+        options = self._http_options()
         if self._api_key:
             return self._sdk.Client(vertexai=True, api_key=self._api_key, http_options=options)
         return self._sdk.Client(vertexai=True, project=self.project, location=self.location,

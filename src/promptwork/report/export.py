@@ -13,13 +13,17 @@
 ``.jsonl``
     One ``EvaluateResult`` object (as above) per line.
 ``.csv``
-    One row per result: test, repeat, ``var_<name>`` columns, prompt, provider, output, status,
-    pass, score, reason, error, latency, cost, tokens. Text cells starting with ``= + - @`` (or a
-    tab / carriage return) are prefixed with ``'`` so spreadsheets do not run model output as a
-    formula; plain numbers are left alone.
+    One row per result: test, repeat, the test's description, ``var_<name>`` columns, prompt,
+    provider, output, status, pass, score, reason, error, latency, cost, tokens, and a
+    ``metric:<name>`` column per named metric of the checks. Text cells starting with
+    ``= + - @`` (or a tab / carriage return) are prefixed with ``'`` so spreadsheets do not run
+    model output as a formula; plain numbers are left alone. A second file,
+    ``<name>.summary.csv``, holds the per-column numbers (pass rate, named metrics, latency...)
+    and the dataset metrics, one per line (:mod:`promptwork.report.summarycsv`).
 ``.md``
-    The summary table and the result matrix (outputs escaped for tables and Markdown syntax, so
-    no image or link in an output renders).
+    The summary table (with the named metrics), the dataset metrics, the result matrix and the
+    long answers below it, for wikis that show HTML literally (:mod:`promptwork.report.markdown`:
+    no HTML, entity or ``<br>``; Markdown syntax in outputs backslash-escaped).
 ``.xml``
     JUnit XML: one ``testsuite`` per prompt x provider, one ``testcase`` per test and repeat,
     ``failure`` with the checks' reason, ``error`` for failed calls.
@@ -43,9 +47,11 @@ from typing import IO, Any
 from promptwork.errors import ConfigError
 from promptwork.report.html import render_html
 from promptwork.report.junit import write_junit
+from promptwork.report.markdown import md_escape, write_markdown
 from promptwork.report.promptfoo_json import promptfoo_result, write_json, write_jsonl
 from promptwork.report.summary import ColumnSummary
-from promptwork.report.tabular import csv_safe, md_escape, write_csv, write_markdown
+from promptwork.report.summarycsv import summary_csv_path, write_summary_csv
+from promptwork.report.tabular import csv_safe, write_csv
 from promptwork.store import RunRecord
 
 __all__ = ["SUPPORTED", "csv_safe", "export", "md_escape", "promptfoo_result"]
@@ -63,6 +69,7 @@ def export(
     *,
     descriptions: Mapping[int, str] | None = None,
     prompt_texts: Sequence[str] | None = None,
+    dataset: Sequence[Any] = (),
 ) -> Path:
     """Write the run to ``path`` in the format its extension names.
 
@@ -76,6 +83,9 @@ def export(
         descriptions: Optional test descriptions by ``test_idx`` (Markdown, HTML, JUnit).
         prompt_texts: Optional prompt templates by ``prompt_idx``, for promptfoo's
             ``results.prompts[].raw`` (the prompt label is used when not given).
+        dataset: The run's dataset-metric reports
+            (:meth:`promptwork.evaluation.EvalRun.dataset_metrics`), written in every format
+            but JSONL and JUnit.
 
     Returns:
         ``path``.
@@ -87,15 +97,15 @@ def export(
     ext = path.suffix.lower()
     writers: dict[str, Callable[[IO[str]], None]] = {
         ".json": lambda f: write_json(f, run, rows, prompt_labels, provider_labels, columns,
-                                       prompt_texts),
+                                       prompt_texts, dataset),
         ".jsonl": lambda f: write_jsonl(f, run, rows, prompt_labels, provider_labels),
         ".csv": lambda f: write_csv(f, rows, prompt_labels, provider_labels),
         ".md": lambda f: write_markdown(f, run, rows, prompt_labels, provider_labels, columns,
-                                         descriptions),
+                                         descriptions, dataset),
         ".xml": lambda f: write_junit(f, run, rows, prompt_labels, provider_labels,
                                        descriptions),
         ".html": lambda f: _write_html(f, run, rows, prompt_labels, provider_labels, columns,
-                                       descriptions),
+                                       descriptions, dataset),
     }
     writer = writers.get(ext)
     if writer is None:
@@ -103,6 +113,9 @@ def export(
         raise ConfigError(f"cannot export to '{path.name}': {shown} is not a supported format; "
                           f"use one of {', '.join(SUPPORTED)}")
     _atomic_write(path, writer, newline="" if ext == ".csv" else None)
+    if ext == ".csv":  # the per-column numbers, next to the per-result rows
+        _atomic_write(summary_csv_path(path), lambda f: write_summary_csv(
+            f, columns, dataset, prompt_labels, provider_labels), newline="")
     return path
 
 
@@ -127,9 +140,10 @@ def _write_html(
     provider_labels: Sequence[str],
     columns: Sequence[ColumnSummary],
     descriptions: Mapping[int, str] | None,
+    dataset: Sequence[Any],
 ) -> None:
     f.write(render_html(run, rows, prompt_labels, provider_labels, columns,
-                        descriptions=descriptions))
+                        descriptions=descriptions, dataset=dataset))
 
 
 def _umask() -> int:

@@ -17,19 +17,26 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from promptwork.derived import DerivedReport, NamedSums, derived_specs
+from promptwork.report.datasetlines import MetricLine, metric_lines
+from promptwork.report.naming import metric_names
+from promptwork.report.notes import run_notes
+from promptwork.report.promptfoo_json import label_at
 from promptwork.report.summary import ColumnSummary
 from promptwork.report.terminal import (
+    EMPTY,
     CellView,
     best_columns,
     build_matrix,
     clean,
     column_label,
-    compact_vars,
     format_cost,
     format_latency,
+    format_named,
     format_rate,
     format_score,
     row_label,
+    row_name,
     truncate,
 )
 from promptwork.store import RunRecord
@@ -62,6 +69,7 @@ tr.best td.rate { color: var(--pass); font-weight: 600; }
 .st { font-weight: 700; } .pass .st { color: var(--pass); } .fail .st { color: var(--fail); }
 .error .st { color: var(--error); } .dim { color: #57606a; }
 .out { white-space: pre-wrap; word-break: break-word; margin: 2px 0; }
+.out.empty { color: #8250df; font-style: italic; }
 details summary { cursor: pointer; color: #0969da; }
 pre { white-space: pre-wrap; word-break: break-word; background: #f6f8fa; padding: 6px;
   margin: 4px 0; max-height: 480px; overflow: auto; font: 12px/1.4 ui-monospace, monospace; }
@@ -114,6 +122,7 @@ def render_html(
     max_rows: int = MAX_ROWS,
     descriptions: Mapping[int, str] | None = None,
     title: str | None = None,
+    dataset: Sequence[Any] = (),
 ) -> str:
     """The report as one HTML document.
 
@@ -126,8 +135,13 @@ def render_html(
         max_rows: Tests (test x repeat rows) shown in the matrix.
         descriptions: Optional test descriptions by ``test_idx``.
         title: Page title; default ``promptwork run <id>``.
+        dataset: The run's dataset-metric reports (classification, distinct n-grams; derived
+            ones are computed here from the rows).
     """
-    matrix = build_matrix(rows, max_rows, output_limit=200, full_limit=FULL_OUTPUT_LIMIT)
+    sums = NamedSums()  # derived metrics, summed while the matrix reads the rows
+    matrix = build_matrix(sums.watch(rows), max_rows, output_limit=200,
+                          full_limit=FULL_OUTPUT_LIMIT)
+    derived = sums.derived(derived_specs(run.settings))
     page_title = title or f"promptwork run {run.id}"
     passes = sum(c.passes for c in columns)
     fails = sum(c.fails for c in columns)
@@ -143,11 +157,22 @@ def render_html(
     if run.description:
         out.append(f'<p class="meta">{_e(run.description)}</p>')
     out.append(f'<p class="meta">{passes} passed · {fails} failed · {errors} errors</p>')
+    for note in run_notes(run.settings):  # the default grader, similar's method
+        out.append(f'<p class="meta grading">{_e(note)}</p>')
     out.append("</header>")
 
     out.append("<section><h2>Summary</h2>")
     out.append(_summary(columns))
     out.append("</section>")
+    if derived:
+        out.append("<section><h2>Derived metrics</h2>")
+        out.append(_derived(derived, prompt_labels, provider_labels))
+        out.append("</section>")
+    lines = [line for line in metric_lines(dataset) if line.data.get("type") != "derived"]
+    if lines:
+        out.append("<section><h2>Dataset metrics</h2>")
+        out.append(_dataset(lines, prompt_labels, provider_labels))
+        out.append("</section>")
 
     if columns:
         out.append('<section><h2>Charts</h2><div class="charts">')
@@ -166,10 +191,7 @@ def render_html(
         out.append(f"<th>{_e(column_label(col, prompt_labels, provider_labels))}</th>")
     out.append("</tr></thead><tbody>")
     for key in matrix.rows:
-        if descriptions and key[0] in descriptions:
-            test = _e(truncate(clean(descriptions[key[0]]), 300))
-        else:
-            test = _e(compact_vars(matrix.vars.get(key[0]), 300))
+        test = _e(row_name(matrix, key[0], 300, descriptions))
         out.append(f'<tr><td class="test"><span class="dim">{_e(row_label(key, matrix.repeats))}'
                    f"</span> {test}")
         full_vars = matrix.vars.get(key[0])
@@ -189,10 +211,55 @@ def _when(moment: datetime | None) -> str:
     return moment.isoformat(timespec="seconds") if moment else ""
 
 
+def _derived(reports: Sequence[DerivedReport], prompt_labels: Sequence[str],
+             provider_labels: Sequence[str]) -> str:
+    """The suite's ``derivedMetrics``, one row per column and metric."""
+    parts = ['<table class="derived"><thead><tr><th>Prompt</th><th>Model</th><th>Metric</th>'
+             "<th>Value</th><th>Expression</th></tr></thead><tbody>"]
+    for r in reports:
+        prompt = label_at(prompt_labels, r.prompt_idx)
+        model = label_at(provider_labels, r.provider_idx)
+        value = f"{r.value:.4g}" if r.value is not None else f"undefined ({r.reason})"
+        parts.append(f"<tr><td>{_e(prompt)}</td><td>{_e(model)}</td><td>{_e(r.name)}</td>"
+                     f'<td class="num">{_e(value)}</td><td><code>{_e(r.expression)}</code>'
+                     "</td></tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+def _dataset(lines: Sequence[MetricLine], prompt_labels: Sequence[str],
+             provider_labels: Sequence[str]) -> str:
+    """Dataset metrics, one row per column and metric; a classification's confusion matrix
+    (gold labels as rows, predictions as columns) in a ``<details>``."""
+    parts = ['<table class="dataset"><thead><tr><th>Prompt</th><th>Model</th><th>Metric</th>'
+             "<th>Value</th><th>Detail</th></tr></thead><tbody>"]
+    for line in lines:
+        detail = _e(line.detail)
+        data = line.data
+        if data.get("type") == "classification":
+            labels = [str(x) for x in data["labels"]]
+            grid = ["<details><summary>confusion matrix</summary><table><tr><th>gold \\ "
+                    "predicted</th>", *(f"<th>{_e(x)}</th>" for x in labels), "</tr>"]
+            for gold, counts in zip(labels, data["confusion"], strict=True):
+                grid.append(f"<tr><th>{_e(gold)}</th>"
+                            + "".join(f'<td class="num">{int(n)}</td>' for n in counts)
+                            + "</tr>")
+            detail = f"n={int(data['n'])}" + "".join(grid) + "</table></details>"
+        parts.append(f"<tr><td>{_e(label_at(prompt_labels, line.prompt_idx))}</td>"
+                     f"<td>{_e(label_at(provider_labels, line.provider_idx))}</td>"
+                     f"<td>{_e(line.metric)}</td><td class=\"num\">{_e(line.value)}</td>"
+                     f"<td>{detail}</td></tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
 def _summary(columns: Sequence[ColumnSummary]) -> str:
     best = best_columns(columns)
+    names = metric_names(c.named_means for c in columns)  # the checks' named metrics
     parts = ['<table class="summary"><thead><tr><th>Prompt</th><th>Model</th>'
-             "<th>Pass rate [95% CI]</th><th>Mean score</th><th>Errors</th><th>Tokens</th>"
+             "<th>Pass rate [95% CI]</th><th>Mean score</th>",
+             *(f'<th class="metric">{_e(name)}</th>' for name in names),
+             "<th>Errors</th><th>Tokens</th>"
              "<th>Cost</th><th>p50</th><th>p95</th><th>Cached</th></tr></thead><tbody>"]
     for col in columns:
         is_best = (col.prompt_idx, col.provider_idx) in best
@@ -202,7 +269,8 @@ def _summary(columns: Sequence[ColumnSummary]) -> str:
             f"<td>{_e(col.provider_label)}</td>"
             f'<td class="num rate">{_e(format_rate(col))}{" ★" if is_best else ""}</td>'
             f'<td class="num">{format_score(col.mean_score) if col.graded else "n/a"}</td>'
-            f'<td class="num">{col.errors}</td>'
+            + "".join(f'<td class="num">{_e(format_named(col, n))}</td>' for n in names)
+            + f'<td class="num">{col.errors}</td>'
             f'<td class="num">{col.prompt_tokens + col.completion_tokens:,}</td>'
             f'<td class="num">{_e(format_cost(col))}</td>'
             f'<td class="num">{_e(format_latency(col.latency(50)))}</td>'
@@ -223,6 +291,8 @@ def _cell(cell: CellView | None) -> str:
     parts.append("</div>")
     if cell.status == "ERROR":
         parts.append(f'<div class="out">{_e(cell.error)}</div>')
+    elif cell.empty:
+        parts.append(f'<div class="out empty">{_e(EMPTY)}</div>')
     else:
         parts.append(f'<div class="out">{_e(cell.output)}</div>')
     parts.append("<details><summary>details</summary>")

@@ -55,6 +55,8 @@ def write_junit(
             t, r = int(row["test_idx"]), int(row.get("repeat_idx") or 0)
             if descriptions and t in descriptions:
                 about = clean(descriptions[t])[:120]
+            elif row.get("description"):  # the test's own (stored with the cell)
+                about = clean(row["description"])[:120]
             else:
                 about = compact_vars(row.get("vars"), 120)
             name = f"test {t}" + (f" repeat {r}" if r else "") + f": {about}"

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from promptwork.derived import NamedSums, derived_specs
+from promptwork.report.notes import default_grader_of, similarity_of
 from promptwork.report.summary import ColumnSummary
 from promptwork.store import RunRecord
 from promptwork.version import __version__
@@ -127,7 +129,8 @@ def promptfoo_result(
         "id": f"{run_id}:{p}:{v}:{t}:{r}",
         "promptIdx": v * max(1, len(prompt_labels)) + p,
         "testIdx": t * max(1, repeats) + r,
-        "testCase": {"vars": variables},
+        "testCase": {"vars": variables, **(
+            {"description": row["description"]} if row.get("description") else {})},
         "promptId": row.get("prompt_hash"),
         "provider": {"id": row.get("provider_id"), "label": label_at(provider_labels, v)},
         "prompt": {"raw": row.get("prompt_text"), "label": label_at(prompt_labels, p)},
@@ -179,8 +182,13 @@ def write_json(
     provider_labels: Sequence[str],
     columns: Sequence[ColumnSummary],
     prompt_texts: Sequence[str] | None,
+    dataset: Sequence[Any] = (),
 ) -> None:
-    """Write promptfoo's ``OutputFile`` layout, result by result (see the module docs)."""
+    """Write promptfoo's ``OutputFile`` layout, result by result (see the module docs).
+
+    ``dataset``: the run's dataset-metric reports (:func:`promptwork.metrics.dataset_metrics`),
+    written in the ``promptwork`` block (derived ones are in ``derived_metrics``).
+    """
     repeats = repeats_of(run)
     n_prompts = max(1, len(prompt_labels))
     counts = {"successes": 0, "failures": 0, "errors": 0, "total": 0}
@@ -190,7 +198,8 @@ def write_json(
     f.write('{"evalId": ' + json.dumps(run.id) + ', "results": {"version": 3, "timestamp": '
             + json.dumps(iso(run.created_at)) + ', "results": [')
     first = True
-    for row in rows:
+    sums = NamedSums()  # for the suite's derivedMetrics, summed on the way
+    for row in sums.watch(rows):
         result = promptfoo_result(row, run.id, prompt_labels, provider_labels, repeats)
         f.write(("\n" if first else ",\n") + json.dumps(result, default=str))
         first = False
@@ -219,6 +228,14 @@ def write_json(
             m["namedScores"][name] = m["namedScores"].get(name, 0.0) + value
             m["namedScoresCount"][name] = m["namedScoresCount"].get(name, 0) + 1
         m["cost"] += float(result["cost"] or 0.0)
+    # promptfoo adds each derived metric to its prompt's namedScores; an undefined one (division
+    # by zero...) is left out there and listed with its reason in the promptwork block.
+    derived = sums.derived(derived_specs(run.settings))
+    for report in derived:
+        if report.value is not None:
+            m = metrics.setdefault(report.provider_idx * n_prompts + report.prompt_idx,
+                                   _empty_metrics())
+            m["namedScores"][report.name] = report.value
     prompts = []
     settings_prompts = run.settings.get("prompts") or []
     for v in range(len(provider_labels)):
@@ -244,12 +261,17 @@ def write_json(
         or [{"id": label, "label": label} for label in provider_labels],
         "evaluateOptions": {"repeat": repeats},
     }
+    grader, similarity = default_grader_of(run.settings), similarity_of(run.settings)
     extra = {
         "config": config,
         "shareableUrl": None,
         "metadata": {"exportedAt": datetime.now(UTC).isoformat(),
                      "evaluationCreatedAt": iso(run.created_at),
-                     "promptworkVersion": __version__},
+                     "promptworkVersion": __version__,
+                     # Which model graded the checks that name none, and why; how similar
+                     # measured (only what the run used).
+                     **({"defaultGrader": grader} if grader else {}),
+                     **({"similarity": similarity} if similarity else {})},
         "promptwork": {
             "version": __version__,
             "run": {"id": run.id, "status": run.status, "created_at": iso(run.created_at),
@@ -257,6 +279,9 @@ def write_json(
                     "suite_path": run.suite_path, "fingerprint": run.fingerprint,
                     "total_cells": run.total_cells},
             "summary": [c.to_dict() for c in columns],
+            "derived_metrics": [r.to_dict() for r in derived],
+            "dataset_metrics": [d for d in (r.to_dict() for r in dataset)
+                                if d.get("type") != "derived"],
         },
     }
     f.write("\n], ")

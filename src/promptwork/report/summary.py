@@ -43,6 +43,9 @@ class ColumnSummary:
     cached: int = 0
     latencies: list[float] = field(default_factory=list)
     named: dict[str, list[float]] = field(default_factory=dict)
+    #: Set by :func:`promptwork.report.winner.mark_winner`: the best column, significantly
+    #: better than the runner-up (the only column that gets the winner mark).
+    winner: bool = False
 
     @property
     def graded(self) -> int:
@@ -64,6 +67,11 @@ class ColumnSummary:
     @property
     def mean_score(self) -> float:
         return self.score_sum / self.graded if self.graded else 0.0
+
+    @property
+    def named_means(self) -> dict[str, float]:
+        """Mean score of each named metric (the checks' ``metric:``) over the graded cells."""
+        return {k: sum(v) / len(v) for k, v in self.named.items() if v}
 
     def latency(self, q: float) -> float | None:
         return percentile(self.latencies, q) if self.latencies else None
@@ -88,6 +96,7 @@ class ColumnSummary:
             "latency_p95_ms": self.latency(95),
             "cached": self.cached,
             "named_scores": {k: sum(v) / len(v) for k, v in self.named.items() if v},
+            "winner": self.winner,
         }
 
 

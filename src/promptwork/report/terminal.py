@@ -14,16 +14,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
+from promptwork.report.datasetlines import metric_lines
+from promptwork.report.naming import metric_names, named_scores, varying_first, varying_names
 from promptwork.report.summary import RATE_MEANING, ColumnSummary
 from promptwork.sanitize import safe_text
 
 __all__ = [
+    "EMPTY",
     "CellView",
     "Matrix",
     "build_matrix",
@@ -31,18 +34,20 @@ __all__ = [
     "compact_vars",
     "format_cost",
     "format_latency",
+    "format_named",
     "format_rate",
     "matrix_table",
     "one_line",
+    "row_name",
     "status_of",
     "summary_table",
     "truncate",
 ]
 
-# C1 controls and bidirectional overrides: not covered by safe_text, still able to reorder or
-# hide what a terminal (or a reader) sees.
-_EXTRA = re.compile(r"[\x80-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SPACES = re.compile(r"\s+")
+
+#: How an empty answer is shown (instead of nothing, which looks like a display problem).
+EMPTY = "(empty)"
 
 STATUS_STYLE = {"PASS": "bold green", "FAIL": "bold red", "ERROR": "bold yellow"}
 
@@ -52,9 +57,7 @@ def clean(text: Any) -> str:
     written out as ``\\xNN`` / ``\\uNNNN`` instead of acting on the terminal."""
     if text is None:
         return ""
-    value = text if isinstance(text, str) else str(text)
-    value = safe_text(value)
-    return _EXTRA.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    return safe_text(text if isinstance(text, str) else str(text))
 
 
 def truncate(text: str, limit: int) -> str:
@@ -109,6 +112,12 @@ def format_latency(ms: float | None) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
 
 
+def format_named(col: ColumnSummary, name: str) -> str:
+    """A column's mean score on a named metric, or a dash when none of its cells has it."""
+    value = col.named_means.get(name)
+    return "\u2013" if value is None else f"{value:.2f}"
+
+
 def format_score(score: Any) -> str:
     try:
         return f"{float(score):.2f}"
@@ -117,12 +126,9 @@ def format_score(score: Any) -> str:
 
 
 def best_columns(columns: Sequence[ColumnSummary]) -> set[tuple[int, int]]:
-    """Keys of the columns with the highest pass rate (ties included; none if nothing graded)."""
-    graded = [c for c in columns if c.graded]
-    if len(graded) < 2:
-        return {(c.prompt_idx, c.provider_idx) for c in graded}
-    top = max(c.pass_rate for c in graded)
-    return {(c.prompt_idx, c.provider_idx) for c in graded if c.pass_rate == top}
+    """Key of the winner: the best column when it is significantly better than the runner-up
+    (:mod:`promptwork.report.winner` sets ``winner``); empty otherwise, ties included."""
+    return {(c.prompt_idx, c.provider_idx) for c in columns if c.winner}
 
 
 # -- the matrix ---------------------------------------------------------------------------------
@@ -144,6 +150,12 @@ class CellView:
     latency_ms: float | None = None
     cost: float | None = None
     cached: bool = False
+    #: The answer is empty (or only whitespace): reports say "(empty)" instead of nothing.
+    empty: bool = False
+    #: Scores of the cell's named metrics (``metric:`` of its checks), by name.
+    named: tuple[tuple[str, float], ...] = ()
+    #: Characters in the whole answer (the previews above may be cut).
+    length: int = 0
 
 
 @dataclass
@@ -165,6 +177,10 @@ class Matrix:
     cells: dict[tuple[tuple[int, int], tuple[int, int]], CellView]
     omitted: int
     repeats: bool
+    #: Descriptions of the shown tests that have one (``description``, ``__description``).
+    descriptions: dict[int, str] = field(default_factory=dict)
+    #: Names of the vars that differ between the shown tests (computed on first use).
+    varying: set[str] | None = None
 
 
 def build_matrix(
@@ -186,6 +202,7 @@ def build_matrix(
     keys: set[tuple[int, int]] = set()
     kept: dict[tuple[int, int], dict[tuple[int, int], CellView]] = {}
     variables: dict[int, dict[str, Any]] = {}
+    descriptions: dict[int, str] = {}
     repeats = False
     limit = max(0, max_rows)
     worst: tuple[int, int] | None = None  # largest kept key, tracked once the cap is reached
@@ -216,6 +233,9 @@ def build_matrix(
             latency_ms=_float(row.get("latency_ms")),
             cost=_float(row.get("cost")),
             cached=bool(row.get("cached")),
+            empty=row.get("error") is None and not (row.get("output") or "").strip(),
+            named=named_scores(row),
+            length=len(row.get("output") or ""),
         )
         if full_limit > 0:
             cell = replace(
@@ -231,6 +251,8 @@ def build_matrix(
             )
         kept[key][col] = cell
         variables.setdefault(key[0], dict(row.get("vars") or {}))
+        if row.get("description"):
+            descriptions.setdefault(key[0], str(row["description"]))
     shown = sorted(kept)
     shown_tests = {k[0] for k in shown}
     return Matrix(
@@ -240,7 +262,20 @@ def build_matrix(
         cells={(k, c): cell for k in shown for c, cell in kept[k].items()},
         omitted=len(keys) - len(shown),
         repeats=repeats,
+        descriptions={t: d for t, d in descriptions.items() if t in shown_tests},
     )
+
+
+def row_name(matrix: Matrix, test: int, limit: int,
+             descriptions: Mapping[int, str] | None = None) -> str:
+    """A row's name, one line of at most ``limit`` characters: the test's description, else
+    its vars with those that vary between the shown tests first."""
+    description = (descriptions or {}).get(test) or matrix.descriptions.get(test)
+    if description:
+        return one_line(description, limit)
+    if matrix.varying is None:
+        matrix.varying = varying_names(matrix.vars.values())
+    return compact_vars(varying_first(matrix.vars.get(test) or {}, matrix.varying), limit)
 
 
 def _float(value: Any) -> float | None:
@@ -288,10 +323,7 @@ def matrix_table(
         table.add_column(header, overflow="fold", max_width=48)
     for key in matrix.rows:
         label = Text(row_label(key, matrix.repeats) + " ", style="dim")
-        if descriptions and key[0] in descriptions:
-            label.append(one_line(descriptions[key[0]], 60))
-        else:
-            label.append(compact_vars(matrix.vars.get(key[0])))
+        label.append(row_name(matrix, key[0], 60, descriptions))
         cells: list[Text] = [label]
         for col in matrix.columns:
             cell = matrix.cells.get((key, col))
@@ -314,7 +346,10 @@ def _cell_text(cell: CellView | None) -> Text:
         text.append(cell.error, style="yellow")
         return text
     text.append(f" {cell.score:.2f}")
-    if cell.output:
+    if cell.empty:
+        text.append("\n")
+        text.append(EMPTY, style="italic magenta")
+    elif cell.output:
         text.append("\n")
         text.append(cell.output)
     if cell.status == "FAIL" and cell.reason:
@@ -328,13 +363,17 @@ def _cell_text(cell: CellView | None) -> Text:
 
 def summary_table(columns: Sequence[ColumnSummary], *, title: str = "Summary") -> Table:
     """Per prompt x model: pass rate with 95% Wilson interval, mean score, errors, tokens, cost,
-    latency p50/p95 and cached answers; the best pass rate is highlighted."""
+    latency p50/p95 and cached answers; the winner (significantly better than the runner-up,
+    see :mod:`promptwork.report.winner`) is marked with a star."""
     best = best_columns(columns)
     table = Table(title=title, caption=RATE_MEANING)
     table.add_column("Prompt", overflow="fold")
     table.add_column("Model", overflow="fold")
     table.add_column("Pass rate [95% CI]", justify="right")
     table.add_column("Mean score", justify="right")
+    names = metric_names(c.named_means for c in columns)  # the checks' named metrics
+    for name in names:
+        table.add_column(Text(one_line(name, 30), style="bold"), justify="right")
     table.add_column("Errors", justify="right")
     table.add_column("Tokens", justify="right")
     table.add_column("Cost", justify="right")
@@ -352,6 +391,7 @@ def summary_table(columns: Sequence[ColumnSummary], *, title: str = "Summary") -
             Text(one_line(col.provider_label, 60)),
             rate,
             Text(format_score(col.mean_score) if col.graded else "n/a"),
+            *(Text(format_named(col, name)) for name in names),
             errors,
             Text(f"{col.prompt_tokens + col.completion_tokens:,}"),
             Text(format_cost(col)),
@@ -364,27 +404,13 @@ def summary_table(columns: Sequence[ColumnSummary], *, title: str = "Summary") -
 
 def metrics_table(reports: Sequence[Any], prompt_labels: Sequence[str],
                   provider_labels: Sequence[str]) -> Table:
-    """Dataset-level metrics (classification accuracy / macro-F1 / confusion, diversity)."""
+    """Dataset-level metrics (classification accuracy / macro-F1 / confusion, diversity,
+    derived metrics), worded by :func:`promptwork.report.datasetlines.metric_lines`."""
     table = Table(title="Dataset metrics")
     for col in ("Prompt", "Model", "Metric", "Value", "Detail"):
         table.add_column(col)
-    for r in reports:
-        prompt = prompt_labels[r.prompt_idx] if r.prompt_idx < len(prompt_labels) else "?"
-        model = provider_labels[r.provider_idx] if r.provider_idx < len(provider_labels) else "?"
-        d = r.to_dict()
-        if d["type"] == "classification":
-            confusion = "; ".join(
-                f"{gold}: "
-                + ", ".join(f"{pred}={n}" for pred, n in zip(r.labels, row, strict=True) if n)
-                for gold, row in zip(r.labels, r.matrix, strict=True) if any(row))
-            table.add_row(Text(prompt), Text(model), "accuracy / macro-F1",
-                          f"{r.accuracy:.1%} / {r.macro_f1:.3f}", Text(f"n={r.n}; {confusion}"))
-        elif d["type"] == "derived":
-            shown = f"{r.value:.4g}" if r.value is not None else "undefined"
-            table.add_row(Text(prompt), Text(model), Text(r.name), shown,
-                          Text(r.expression + (f" ({r.reason})" if r.reason else "")))
-        else:
-            flag = "" if r.passed else f" (below min {r.minimum:g})"
-            table.add_row(Text(prompt), Text(model), f"distinct {r.n}-grams",
-                          f"{r.ratio:.3f}", Text(f"{r.outputs} outputs{flag}"))
+    for line in metric_lines(reports):
+        table.add_row(Text(one_line(_label(prompt_labels, line.prompt_idx), 60)),
+                      Text(one_line(_label(provider_labels, line.provider_idx), 60)),
+                      Text(clean(line.metric)), Text(line.value), Text(clean(line.detail)))
     return table

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ STORE_DIR = ".promptwork"
 BUSY_TIMEOUT_MS = 30_000
 #: The newest migration's revision id (tests check it matches the migrations folder). Knowing it
 #: lets an up-to-date store open without importing Alembic (~70 ms of start-up).
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 
 def default_url(folder: str | Path) -> str:
@@ -33,12 +35,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # The timeout first: switching a new file to WAL needs a lock that another process that is
     # creating the same store may hold for a moment.
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cur.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cur)
     # NORMAL is durable against process crashes (kill -9) in WAL mode; only an OS crash can
     # lose the last commits.
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _switch_to_wal(cur: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting out other processes that hold the file.
+
+    SQLite may answer this pragma with "database is locked" at once, without calling its busy
+    handler (another connection is switching the same new file, or recovering its WAL), so the
+    busy timeout alone does not cover it: retry until the same deadline.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.01
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
 
 
 def make_engine(url: str) -> Engine:

@@ -76,6 +76,7 @@ results = Table(
     Column("finish_reason", String(32)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("params", JSON),  # the generation parameters of the call (migration 0002)
+    Column("description", Text),  # the test's description, if it has one (migration 0004)
     UniqueConstraint("run_id", "prompt_idx", "provider_idx", "test_idx", "repeat_idx",
                      name="uq_results_cell"),
 )

@@ -21,6 +21,7 @@ from promptwork.checks.base import CheckResult
 from promptwork.errors import ConfigError
 from promptwork.store import schema
 from promptwork.store.db import default_url, open_engine
+from promptwork.store.owner import current_owner, run_status
 
 _INSERT_RESULT = insert(schema.results)
 # Prepared once: building the statement per lookup costs more than the lookup itself.
@@ -52,6 +53,12 @@ class RunRecord:
     settings: dict[str, Any]
     summary: dict[str, Any] | None
     done_cells: int = 0
+
+    @property
+    def shown_status(self) -> str:
+        """The status to show: ``interrupted`` for a ``running`` run whose process on this
+        machine is gone (see :mod:`promptwork.store.owner`)."""
+        return run_status(self.status, self.settings)
 
 
 class Store:
@@ -144,8 +151,10 @@ class Store:
         prompts: Sequence[tuple[str, str, str]] = (),
     ) -> str:
         """Record a new run, and its prompt versions ``(text, label, hash)``, in one
-        transaction; returns the run id."""
+        transaction; returns the run id. This process is recorded as its owner
+        (``settings["owner"]``, see :mod:`promptwork.store.owner`)."""
         run_id = run_id or new_run_id()
+        settings = {**settings, "owner": current_owner()}
         with self.engine.begin() as conn:
             added = self._add_prompts(conn, prompts)
             conn.execute(insert(schema.runs).values(
@@ -175,6 +184,10 @@ class Store:
         values: dict[str, Any] = {}
         if settings is not None:
             values["settings"] = dict(settings)
+            if "owner" not in settings:  # keep who runs it
+                owner = self.get_run(run_id).settings.get("owner")
+                if owner is not None:
+                    values["settings"]["owner"] = owner
         if total_cells is not None:
             values["total_cells"] = total_cells
         if description is not None:
@@ -193,9 +206,12 @@ class Store:
             return [RunRecord(**dict(row)) for row in conn.execute(query).mappings()]
 
     def set_status(self, run_id: str, status: str) -> None:
+        """Change a run's status; ``running`` (a resumed run) makes this process its owner."""
+        values: dict[str, Any] = {"status": status}
+        if status == "running":
+            values["settings"] = {**self.get_run(run_id).settings, "owner": current_owner()}
         with self.engine.begin() as conn:
-            conn.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(
-                status=status))
+            conn.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(**values))
 
     def get_run(self, run_id: str | None = None) -> RunRecord:
         """A run by id (a unique prefix is enough), or the newest run when ``run_id`` is None."""
@@ -393,6 +409,7 @@ def _row(run_id: str, cell: CellResult, prompt_hash: str, provider_id: str) -> d
         "finish_reason": c.finish_reason if c is not None else None,
         "created_at": _now(),
         "params": dict(cell.params),
+        "description": cell.description,
     }
 
 

@@ -5,14 +5,23 @@ known-useful constraints (the label set, "Answer with one word.", "only the answ
 line when the query has none (output-format priming), the instruction without each of its
 sentences (and without each demo paragraph it already had), and the recombination of the single
 edits that helped. They come in that order, which is the order a tight budget races them in.
+
+On a task without reference answers (free text judged by checks: replies, summaries) the
+answer-form fragments and the answer line would only cut the text short: :func:`check_fragments`
+turns the checks every example shares into instruction sentences instead ("Include "{{ product
+}}" in the answer.", "Never write any of: ..."), which the same checks then judge.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
+from promptwork.checks.base import CheckSpec
 from promptwork.optimizer.candidate import Candidate
+from promptwork.optimizer.data import Example
 from promptwork.optimizer.layout import Layout
 from promptwork.optimizer.state import SearchState
 
@@ -23,6 +32,10 @@ FRAGMENTS = (
     "Read the input carefully before answering.",
 )
 ANSWER_LINE = "Answer:"
+#: Generic fragments for free-text tasks (no answer-form constraint).
+GENERATION_FRAGMENTS = ("Read the input carefully before answering.",)
+#: Most fragments taken from the checks.
+MOST_CHECK_FRAGMENTS = 6
 
 Edit = tuple[str, str]
 
@@ -63,21 +76,75 @@ def short(text: str, width: int = 60) -> str:
     return one if len(one) <= width else one[: width - 3] + "..."
 
 
+def _quoted(values: Iterable[Any]) -> str:
+    return ", ".join(f'"{v}"' for v in values)
+
+
+def _fragment(spec: CheckSpec) -> str | None:
+    """An instruction sentence asking for what ``spec`` checks, or ``None``."""
+    value = spec.value
+    items = [v for v in value if isinstance(v, str) and v.strip()] if isinstance(
+        value, list) else []
+    text = value.strip().rstrip(".") if isinstance(value, str) and value.strip() else None
+    kind = spec.type
+    if spec.negate:
+        if kind in ("contains", "icontains") and text:
+            return f'Never write "{text}".'
+        if kind in ("contains-any", "icontains-any", "contains-all", "icontains-all") and items:
+            return f"Never write any of: {_quoted(items)}."
+        return None
+    if kind in ("contains", "icontains") and text:
+        return f'Include "{text}" in the answer.'
+    if kind == "starts-with" and text:
+        return f'Start the answer with "{text}".'
+    if kind in ("contains-any", "icontains-any") and items:
+        return f"Use at least one of: {_quoted(items)}."
+    if kind in ("contains-all", "icontains-all") and items:
+        return f"Include each of: {_quoted(items)}."
+    if kind in ("llm-rubric", "model-graded-closedqa", "g-eval") and text:
+        return f"The answer must meet this requirement: {text}."
+    return None
+
+
+def check_fragments(examples: Sequence[Example], most: int = MOST_CHECK_FRAGMENTS) -> list[str]:
+    """Instruction sentences from the checks that every example has, as written (templates
+    such as ``{{ product }}`` stay templates, rendered per example): never a check of one test
+    only, whose value could be that test's answer."""
+    if not examples:
+        return []
+
+    def key(spec: CheckSpec) -> str:
+        return json.dumps(spec.to_dict(), sort_keys=True, default=str)
+
+    shared = {key(c) for c in examples[0].test.checks}
+    for e in examples[1:]:
+        shared &= {key(c) for c in e.test.checks}
+    out: list[str] = []
+    for spec in examples[0].test.checks:
+        fragment = _fragment(spec) if key(spec) in shared else None
+        if fragment is not None and fragment not in out:
+            out.append(fragment)
+    return out[:most]
+
+
 class ComponentStrategy:
     """Drop/add/recombine instruction components.
 
     Args:
         fragments: The library of fragments to try adding.
+        answer_form: Try the answer-form edits (the label set, an answer line); off for free
+            text, where they would cut the answer short.
     """
 
     name = "components"
 
-    def __init__(self, fragments: Sequence[str] = FRAGMENTS):
+    def __init__(self, fragments: Sequence[str] = FRAGMENTS, answer_form: bool = True):
         self.fragments = tuple(fragments)
+        self.answer_form = answer_form
 
     def library(self, state: SearchState) -> list[str]:
         out = []
-        if state.labels:
+        if state.labels and self.answer_form:
             out.append(label_fragment(state.labels))
         return out + list(self.fragments)
 
@@ -85,7 +152,7 @@ class ComponentStrategy:
         edits: list[Edit] = [
             ("add", f) for f in self.library(state) if not _contains(layout.instruction, f)
         ]
-        if layout.answer_line is None:
+        if layout.answer_line is None and self.answer_form:
             edits.append(("answer-line", ANSWER_LINE))
         return edits + [("drop", layout.segments[i].text) for i in layout.droppable()]
 
