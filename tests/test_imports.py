@@ -19,7 +19,8 @@ import promptwork
 SRC = Path(promptwork.__file__).parent
 #: Above the core: the command line, reports, the optimizer, and the public API facades
 #: (``promptwork`` itself; ``promptwork.evaluation``, whose EvalRun summarizes through report).
-UPPER = ("promptwork.cli", "promptwork.report", "promptwork.optimizer")
+UPPER = ("promptwork.cli", "promptwork.report", "promptwork.optimizer", "promptwork.views",
+         "promptwork.web", "promptwork.templating")
 FACADES = ("promptwork", "promptwork.evaluation")
 
 

@@ -12,8 +12,11 @@ Model load is excluded for both sides and reported once; each variant starts wit
 run of each side (--warmup). The plain loop runs on promptwork's decode thread, as it would
 run alone in its own process (two llama.cpp OpenMP teams in one process slow each other).
 Agreement with promptwork's own sequential path (`--sequential`) is measured on the short
-variant. Peak RSS is measured in
-separate child processes (one per side).
+variant, and on the short and answers variants every side is compared with the reference: each
+prompt decoded alone from an empty cache. Peak RSS is measured in separate child processes (one
+per side), and so is `--stock-plain`: the plain loop alone in its own process with llama.cpp's
+stock kernels (in this process the plain loop shares promptwork's batch-invariant kernel
+settings, which llama.cpp reads once per process).
 """
 
 from __future__ import annotations
@@ -132,6 +135,35 @@ def run_pw(folder: Path, sequential: bool = False) -> tuple[list[str], list[bool
     return [r["output"] or "" for r in rows], [bool(r["success"]) for r in rows]
 
 
+def reference(v: dict[str, Any]) -> list[str]:
+    """Each prompt decoded alone from an empty cache (promptwork's lone decoder)."""
+    import promptwork as pw
+    from promptwork.providers.local_batch import Request, seed_for
+    from promptwork.types import Params
+
+    provider: Any = pw.create_provider("local:gemma3-270m")
+    llama = provider.model.llama
+    params = Params(temperature=0, max_tokens=v["max_tokens"], stop=v["stop"])
+    lone = provider._decoding().lone()
+    out = []
+    for text in plain_prompts(v):
+        request = Request(tokens=llama.tokenize(text.encode(), special=True), params=params,
+                          max_tokens=v["max_tokens"], stops=tuple(v["stop"] or ()),
+                          seed=seed_for(text, params))
+        out.append(provider._pool.call(lambda r=request: lone.run([r])[0].text))
+    return out
+
+
+def stock_plain(variant: str, rounds: int) -> str:
+    """The plain loop alone in a fresh process with llama.cpp's stock kernels: median wall."""
+    env = {k: v for k, v in os.environ.items() if k != "GGML_CPU_TILED_MM"}
+    code = subprocess.run([sys.executable, __file__, "--time-plain", str(rounds), "--variants",
+                           variant], capture_output=True, text=True, env=env)
+    if code.returncode != 0:
+        raise SystemExit(code.stderr[-2000:])
+    return code.stdout.strip().splitlines()[-1]
+
+
 def rss_child(kind: str, folder: Path, variant: str) -> str:
     """Peak RSS of one side run alone: 'process MB' plus, when it has worker processes, the
     largest worker's peak."""
@@ -174,6 +206,9 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=1, help="untimed runs of each side first")
     ap.add_argument("--rss-only", choices=["plain", "pw"])
     ap.add_argument("--folder")
+    ap.add_argument("--time-plain", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--stock-plain", action="store_true",
+                    help="also time the plain loop alone in a process with stock kernels")
     ap.add_argument("--compare-workers", action="store_true",
                     help="Only compare 1 process x all threads with 1 process per core x 1 thread "
                          "on the short variant.")
@@ -185,6 +220,18 @@ def main() -> None:
 
     path, _ = POOL.resolve("gemma3-270m")
     threads = default_threads()
+    if args.time_plain:
+        v = VARIANTS[args.variants]
+        llm = Llama(model_path=str(path), n_ctx=2048, n_threads=threads,
+                    n_threads_batch=threads, verbose=False)
+        run_plain(llm, v)  # warm-up, as in the main process
+        walls = []
+        for _ in range(args.time_plain):
+            t = time.perf_counter()
+            run_plain(llm, v)
+            walls.append(time.perf_counter() - t)
+        print(f"{min(walls):.2f} / {statistics.median(walls):.2f} / {max(walls):.2f} s")
+        return
     if args.rss_only:
         v = VARIANTS[args.variants]
         if args.rss_only == "plain":
@@ -253,6 +300,16 @@ def main() -> None:
         print(f"  speed-up (median): {ratio:.2f}x")
         same_plain = sum(a == b for a, b in zip(plain, ours, strict=True))
         print(f"  identical answers vs plain loop: {same_plain}/{cells}")
+        if args.stock_plain:
+            print(f"  plain loop alone, stock kernels, min / median / max: "
+                  f"{stock_plain(name, args.rounds)}")
+        if name in ("short", "answers"):
+            ref = reference(v)
+            seq, _ = run_pw(folder, sequential=True)
+            print("  identical to the reference (each prompt alone, empty cache): "
+                  f"promptwork eval {sum(a == b for a, b in zip(ref, ours, strict=True))}/{cells}, "
+                  f"--sequential {sum(a == b for a, b in zip(ref, seq, strict=True))}/{cells}, "
+                  f"plain loop {sum(a == b for a, b in zip(ref, plain, strict=True))}/{cells}")
         if name == "short":
             seq, seq_verdicts = run_pw(folder, sequential=True)
             same = sum(a == b for a, b in zip(seq, ours, strict=True))

@@ -213,6 +213,64 @@ class ModelCaller:
     async def call(self, prompt: RenderedPrompt, params: Params) -> Outcome:
         return (await self.call_many([(prompt, params)]))[0]
 
+    async def stream(
+        self, prompt: RenderedPrompt, params: Params, on_text: Callable[[str], None],
+        on_retry: Callable[[str, int, float, ProviderError], None] | None = None,
+    ) -> Outcome:
+        """One call, streamed: ``on_text`` gets each piece of the answer as it arrives.
+
+        The same cache, retries, timeout and concurrency limit as :meth:`call`. A cache hit is
+        reported as one piece. A retried attempt streams its answer anew: ``on_retry`` (this
+        call's, else the caller's) is told first, so that a listener can drop the pieces of the
+        failed attempt.
+        """
+        notify = on_retry or self.on_retry
+        key = cache_key(self.provider, prompt, params) if self.cache is not None else None
+        if key is not None and self.cache is not None:
+            hit = self.cache.cache_get(key)
+            cached = completion_from_cache(hit, self.provider.id) if hit is not None else None
+            if cached is not None:
+                on_text(cached.text)
+                return cached
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = await self._stream_once(prompt, params, on_text)
+            if isinstance(outcome, Completion):
+                if key is not None and self.cache is not None:
+                    self.cache.cache_put(key, completion_to_cache(outcome))
+                return outcome
+            if outcome.kind == "rate_limit":
+                self.limit.throttled()
+            if not outcome.retryable or attempt >= self.policy.max_attempts:
+                return outcome
+            if outcome.retry_after is not None and (
+                    outcome.retry_after > self.policy.max_retry_after):
+                return _gave_up_waiting(outcome, self.policy.max_retry_after)
+            wait = max(outcome.retry_after or 0.0, self.policy.backoff(attempt, self._rng))
+            if notify is not None:
+                notify(self.provider.id, attempt, wait, outcome)
+            await self._sleep(wait)
+
+    async def _stream_once(
+        self, prompt: RenderedPrompt, params: Params, on_text: Callable[[str], None]
+    ) -> Outcome:
+        async with self.limit:
+            self.calls += 1
+            try:
+                outcome: Outcome = await asyncio.wait_for(
+                    self.provider.stream_complete(prompt, params, on_text), self.policy.timeout)
+            except TimeoutError:
+                return ProviderError(
+                    f"no answer within {self.policy.timeout:g} s (per-attempt timeout)",
+                    kind="timeout")
+            except ProviderError as exc:
+                return exc
+            except Exception as exc:  # a provider bug is this call's error, not the caller's
+                return ProviderError(redact(f"{type(exc).__name__}: {exc}"), kind="other")
+        await self.limit.succeeded()
+        return outcome
+
     async def call_many(
         self, items: Sequence[Item], repeats: Sequence[int] | None = None
     ) -> list[Outcome]:

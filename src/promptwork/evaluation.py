@@ -16,6 +16,7 @@ from promptwork.report.summary import ColumnSummary, summarize
 from promptwork.report.winner import WinnerTest, judge_winner, mark_winner
 from promptwork.runner import RunConfig, Runner
 from promptwork.store import RunRecord, Store
+from promptwork.store.ratings import rating_columns, with_ratings
 from promptwork.suite import Suite, load_suite
 
 
@@ -44,16 +45,19 @@ class EvalRun:
         return [p["label"] for p in self.record.settings.get("providers", [])]
 
     def rows(self) -> list[dict[str, Any]]:
-        """Every stored cell as a list, in matrix order (test, prompt, provider, repeat).
+        """Every stored cell as a list, in matrix order (test, prompt, provider, repeat), rated
+        cells with their ``ratings``.
 
         Each call reads the store afresh. For very large runs, :meth:`iter_rows` streams the
         same rows with bounded memory.
         """
-        return list(self.store.results(self.id))
+        return list(self.iter_rows())
 
     def iter_rows(self) -> Iterator[dict[str, Any]]:
-        """The rows of :meth:`rows`, streamed from the store (a one-shot iterator)."""
-        return self.store.results(self.id)
+        """The rows of :meth:`rows`, streamed from the store (a one-shot iterator). A cell rated
+        by people has ``ratings``: the current ratings, latest first (see
+        :func:`promptwork.store.ratings.with_ratings`)."""
+        return with_ratings(self.store, self.id, self.store.results(self.id))
 
     def columns(self) -> list[ColumnSummary]:
         """Per-column summaries; the winner (significantly better than the runner-up) marked."""
@@ -89,7 +93,9 @@ class EvalRun:
         return {"successes": successes, "failures": failures, "errors": errors}
 
     def to_pandas(self) -> Any:
-        """One row per cell as a pandas DataFrame (needs pandas installed)."""
+        """One row per cell as a pandas DataFrame (needs pandas installed); the human rating
+        columns (``rating_pass``, ``rating_score``, ``rating_comment``, ``rater``: the cell's
+        latest rating) are empty for unrated cells."""
         try:
             import pandas as pd  # type: ignore[import-untyped,unused-ignore]
         except ImportError:
@@ -105,6 +111,7 @@ class EvalRun:
                 "error": row["error"], "latency_ms": row["latency_ms"], "cost": row["cost"],
                 "prompt_tokens": row["prompt_tokens"],
                 "completion_tokens": row["completion_tokens"], "cached": row["cached"],
+                **rating_columns(row),
             })
         return pd.DataFrame.from_records(records)
 

@@ -88,6 +88,11 @@ class TestGrader:
         self._default = default
         self._default_params = default_params
 
+    @property
+    def model_id(self) -> str:
+        """The test's grading model (checks naming their own ``provider`` use that instead)."""
+        return self._default[0]
+
     async def __call__(self, prompt: str, provider: GraderRef | None = None) -> str:
         # The check's own model, with its config (base_url, key, parameters), else the test's.
         named = provider_ref(provider)

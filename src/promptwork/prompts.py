@@ -273,8 +273,20 @@ def load_prompt(
         raise ConfigError(f"prompt file is not valid UTF-8 (byte {exc.start})", path) from None
     except OSError as exc:
         raise ConfigError(f"cannot read prompt file: {exc.strerror or exc}", path) from None
-    label = str(path)
-    suffix = path.suffix.lower()
+    return parse_prompt(raw, str(path), path.suffix, engine)
+
+
+def parse_prompt(
+    raw: str, label: str, suffix: str = ".prompt", engine: TemplateEngine | None = None
+) -> PromptTemplate:
+    """A prompt from its source text, read as a file ending in ``suffix`` is (``.prompt``:
+    front matter and role lines; ``.json``: chat messages; else one text template).
+
+    Raises:
+        ConfigError: Any problem in the text, with ``label`` as the file and the line.
+    """
+    engine = engine or TemplateEngine()
+    suffix = suffix.lower()
     if suffix == ".json":
         return _load_chat_json(raw, label, engine)
     if suffix == ".prompt":

@@ -12,6 +12,7 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from promptwork.errors import ConfigError
 
@@ -50,6 +51,23 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
 
 
 def _read_config(path: Path) -> dict[str, str]:
+    keys = _parse_config(path).get("keys", {})
+    return {str(k): str(v) for k, v in keys.items()} if isinstance(keys, dict) else {}
+
+
+def config_table(name: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A table of the config file other than ``[keys]`` (``[ui]``...); empty when absent.
+
+    Raises:
+        ConfigError: The file is readable by others or is not valid TOML.
+    """
+    if name == "keys":
+        raise ValueError("the [keys] table is read only through Secrets")
+    table = _parse_config(config_path(env)).get(name, {})
+    return dict(table) if isinstance(table, dict) else {}
+
+
+def _parse_config(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     mode = path.stat().st_mode
@@ -62,8 +80,7 @@ def _read_config(path: Path) -> dict[str, str]:
     except tomllib.TOMLDecodeError as exc:
         # The message may quote the line, which may hold a key: keep only the position.
         raise ConfigError(f"invalid TOML ({str(exc).split('(')[-1].rstrip(')')})", path) from None
-    keys = data.get("keys", {})
-    return {str(k): str(v) for k, v in keys.items()} if isinstance(keys, dict) else {}
+    return data
 
 
 class Secrets:

@@ -21,6 +21,7 @@ from promptwork.checks.verdicts import is_echo, quote, without_echo
 __all__ = [
     "ask",
     "context_chunks",
+    "grader_model",
     "grader_provider",
     "grader_ref",
     "json_answer",
@@ -53,6 +54,19 @@ def grader_provider(provider: Any) -> str | None:
     if isinstance(provider, Mapping):
         provider = provider.get("id")
     return provider.strip() if isinstance(provider, str) and provider.strip() else None
+
+
+def grader_model(spec: CheckSpec, ctx: CheckContext) -> str | None:
+    """The id of the grading model that answers a model-graded check, recorded with its result:
+    the check's own ``provider``, else the test's grader (its ``model_id``, when it has one);
+    ``moderation`` names its own model (OpenAI's moderation endpoint by default)."""
+    own = grader_provider(spec.config.get("provider"))
+    if own is not None:
+        return own
+    if spec.type == "moderation":
+        return "openai:moderation"
+    model = getattr(ctx.grader, "model_id", None) if ctx.grader is not None else None
+    return model if isinstance(model, str) and model else None
 
 
 def provider_problem(provider: Any) -> str | None:

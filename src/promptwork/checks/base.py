@@ -42,6 +42,8 @@ class CheckResult:
         components: Per-check results, for an aggregate.
         method: How a check that can measure in more than one way measured (``similar``:
             ``embedding`` or ``lexical``); ``None`` for the others.
+        grader: The grading model that answered a model-graded check (``llm-rubric``...), as
+            its id; ``None`` for the others (and in results stored before it was recorded).
     """
 
     passed: bool
@@ -51,6 +53,7 @@ class CheckResult:
     check_type: str = ""
     components: tuple[CheckResult, ...] = ()
     method: str | None = None
+    grader: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -65,6 +68,8 @@ class CheckResult:
             out["components"] = [c.to_dict() for c in self.components]
         if self.method is not None:
             out["method"] = self.method
+        if self.grader is not None:
+            out["grader"] = self.grader
         return out
 
     @classmethod
@@ -73,7 +78,7 @@ class CheckResult:
         return cls(bool(d["pass"]), float(d["score"]), str(d.get("reason", "")), d.get("metric"),
                    str(d.get("type", "")),
                    tuple(cls.from_dict(c) for c in d.get("components") or ()),
-                   d.get("method"))
+                   d.get("method"), d.get("grader"))
 
 
 class CheckError(Exception):

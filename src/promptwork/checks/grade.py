@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from promptwork.checks.asking import grader_model
 from promptwork.checks.base import (
     CheckContext,
     CheckError,
@@ -28,7 +29,7 @@ from promptwork.checks.base import (
     aggregate,
 )
 from promptwork.checks.errors import TRANSFORM, GradingError
-from promptwork.checks.registry import arun_check, failed_result
+from promptwork.checks.registry import MODEL_GRADED, arun_check, failed_result
 from promptwork.checks.transform import apply_transform, for_check
 from promptwork.errors import ConfigError
 from promptwork.types import Completion, Params
@@ -199,7 +200,10 @@ async def grade_cell(
             results.append((spec, failed_result(spec, exc)))
             continue
         try:
-            results.append((spec, await arun_check(spec, spec_ctx)))
+            result = await arun_check(spec, spec_ctx)
+            if spec.type in MODEL_GRADED:  # which judge answered: for its agreement with people
+                result = replace(result, grader=grader_model(spec, spec_ctx))
+            results.append((spec, result))
         except GradingError as exc:
             return CellGrade(None, tuple(results), ctx.output, exc)
     return CellGrade(final_grade(results, threshold), tuple(results), ctx.output)

@@ -26,6 +26,7 @@ COMMANDS = {
     "runs": "promptwork.cli.runs:runs_group",
     "cache": "promptwork.cli.runs:cache_group",
     "optimize": "promptwork.cli.optimize:optimize_command",
+    "ui": "promptwork.cli.ui:ui_command",
 }
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from promptwork.cli.output import console
+from promptwork.cli.ratings import rate_command, ratings_command
 from promptwork.errors import ConfigError
 from promptwork.evaluation import EvalRun
 from promptwork.report.columns import resolve_model, resolve_prompt
@@ -23,6 +24,7 @@ from promptwork.report.terminal import matrix_table, metrics_table, one_line, su
 from promptwork.report.winner import judge_winner, mark_winner, winner_line
 from promptwork.store import Store
 from promptwork.store.queries import Verdict, result_rows, run_overviews
+from promptwork.store.ratings import with_ratings
 from promptwork.suite import SUITE_NAMES
 
 _db = click.option("--db", metavar="URL", help="Store URL (default: SQLite in .promptwork/).")
@@ -39,7 +41,11 @@ def open_store(folder: str, db: str | None) -> Store:
 
 @click.group("runs")
 def runs_group() -> None:
-    """List, show and compare stored runs."""
+    """List, show, compare and rate stored runs."""
+
+
+runs_group.add_command(ratings_command)
+runs_group.add_command(rate_command)
 
 
 @runs_group.command("list")
@@ -137,8 +143,9 @@ def show_run(run_id: str | None, folder: str, db: str | None, max_rows: int,
     if reports:
         out.print(metrics_table(reports, prompts, models))
     err = console(stderr=True)
-    for target in outputs:
-        path = export(Path(target), record, rows(), prompts, models, columns, dataset=reports)
+    for target in outputs:  # with the human ratings of the rated cells
+        path = export(Path(target), record, with_ratings(store, record.id, rows()), prompts,
+                      models, columns, dataset=reports)
         err.print(f"wrote {path}", style="dim", markup=False)
 
 

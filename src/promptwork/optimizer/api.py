@@ -130,7 +130,7 @@ async def _aoptimize(prompt: str | None, suite: Suite, opts: OptimizeOptions) ->
             text_hash(result.prompt_text))
         if output is not None:
             result.output = result.write(output)
-        recorder.finish("complete", result.provenance())
+        recorder.finish("complete", {**result.provenance(), **recorder.report_record(result)})
         status, result.run_id = "complete", recorder.run_id
         return result
     except BaseException as exc:

@@ -233,6 +233,8 @@ class LocalProvider(Provider):
             "model": name,
             "sha256": sha,
             "mode": self._mode,
+            # Answers computed with the stock kernels (before batch invariance) are not reused.
+            "numerics": "batch-invariant",
             # Settings that change numerics are part of the identity (cache key, run record).
             "decoding": self.decoding,
             "batch_width": self.batch_width if self.decoding == "batched" else None,

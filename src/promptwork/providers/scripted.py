@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -93,6 +94,17 @@ class ScriptedProvider(Provider):
             cost=0.0,
             finish_reason="stop",
         )
+
+    async def stream_complete(
+        self, prompt: RenderedPrompt, params: Params, on_text: Any
+    ) -> Completion:
+        """The scripted answer given to ``on_text`` word by word, yielding to the event loop
+        between pieces so that several streams interleave as real ones do."""
+        completion = await self.complete(prompt, params)
+        for piece in re.findall(r"\s*\S+\s*", completion.text) or [completion.text]:
+            on_text(piece)
+            await asyncio.sleep(0)
+        return completion
 
     def cache_identity(self) -> dict[str, Any]:
         return {"provider": self.id, "script": repr(self.script)[:200]}

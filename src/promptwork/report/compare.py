@@ -87,6 +87,9 @@ class Comparison:
     scores: PairedResult | None
     regressions: list[ChangedCell] = field(default_factory=list)
     fixes: list[ChangedCell] = field(default_factory=list)
+    #: Mean score of each side over the pairs compared (None without pairs).
+    mean_score_a: float | None = None
+    mean_score_b: float | None = None
 
     @property
     def significant(self) -> bool:
@@ -135,6 +138,7 @@ class Comparison:
                 "mean_diff": self.scores.mean_diff, "low": self.scores.low,
                 "high": self.scores.high, "p_value": self.scores.p_value,
             },
+            "mean_score_a": self.mean_score_a, "mean_score_b": self.mean_score_b,
             "significant": self.significant,
             "verdict": self.verdict,
             "score_verdict": self.score_verdict,
@@ -241,6 +245,8 @@ def compare_columns(
         label_a=label_a, label_b=label_b, pairs=len(pass_a), skipped_errors=skipped,
         unpaired_a=len(set(a) - set(b)), unpaired_b=len(set(b) - set(a)),
         pass_fail=pass_fail, scores=scores, regressions=regressions, fixes=fixes,
+        mean_score_a=sum(score_a) / len(score_a) if score_a else None,
+        mean_score_b=sum(score_b) / len(score_b) if score_b else None,
     )
 
 

@@ -9,13 +9,16 @@
     summary (pass rates with Wilson intervals). Index semantics are promptfoo's: ``promptIdx``
     indexes ``results.prompts``, which is ordered provider-major (``provider_idx * n_prompts +
     prompt_idx``), and ``testIdx`` counts test x repeat (``test_idx * repeat + repeat_idx``).
-    Our own indices are kept in each result's ``metadata.promptwork``.
+    Our own indices are kept in each result's ``metadata.promptwork``, with the cell's human
+    ratings (``ratings``: pass, score, comment, rater, created_at; latest first) when it has any.
 ``.jsonl``
     One ``EvaluateResult`` object (as above) per line.
 ``.csv``
     One row per result: test, repeat, the test's description, ``var_<name>`` columns, prompt,
     provider, output, status, pass, score, reason, error, latency, cost, tokens, and a
-    ``metric:<name>`` column per named metric of the checks. Text cells starting with
+    ``metric:<name>`` column per named metric of the checks, and, when some cell is rated by
+    people, ``rating_pass``, ``rating_score``, ``rating_comment``, ``rater`` (the cell's latest
+    rating; :mod:`promptwork.store.ratings`). Text cells starting with
     ``= + - @`` (or a tab / carriage return) are prefixed with ``'`` so spreadsheets do not run
     model output as a formula; plain numbers are left alone. A second file,
     ``<name>.summary.csv``, holds the per-column numbers (pass rate, named metrics, latency...)

@@ -149,6 +149,8 @@ def promptfoo_result(
         "metadata": {"promptwork": {
             "prompt_idx": p, "provider_idx": v, "test_idx": t, "repeat_idx": r,
             "error_kind": row.get("error_kind"), "finish_reason": row.get("finish_reason"),
+            # People's ratings, next to the automated verdict (never replacing it).
+            **({"ratings": list(row["ratings"])} if row.get("ratings") else {}),
         }},
     }
 

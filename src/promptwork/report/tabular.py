@@ -16,6 +16,7 @@ from typing import IO, Any
 from promptwork.report.naming import named_scores
 from promptwork.report.promptfoo_json import label_at
 from promptwork.report.terminal import status_of
+from promptwork.store.ratings import RATING_COLUMNS, rating_columns
 
 __all__ = ["CSV_FIELDS", "csv_safe", "write_csv"]
 
@@ -43,11 +44,13 @@ def write_csv(
     prompt_labels: Sequence[str],
     provider_labels: Sequence[str],
 ) -> None:
-    """Write one CSV row per result (``var_<name>`` columns for the union of the vars)."""
+    """Write one CSV row per result (``var_<name>`` columns for the union of the vars; the
+    human rating columns when some row has ``ratings``)."""
     # The var columns are the union of every row's vars, only known at the end: spool the rows
     # (as the CSV fields they need) to a temporary file, then write.
     var_names: dict[str, None] = {}
     metric_names: dict[str, None] = {}  # the checks' named metrics: one column each
+    rated = False  # human ratings (rows from promptwork.store.ratings.with_ratings): 4 columns
     with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024, mode="w+",
                                        encoding="utf-8") as spool:
         for row in rows:
@@ -58,6 +61,7 @@ def write_csv(
             for name in named:
                 metric_names.setdefault(name, None)
             status = status_of(row)
+            rated = rated or bool(row.get("ratings"))
             record = {
                 "test": int(row["test_idx"]), "repeat": int(row.get("repeat_idx") or 0),
                 "vars": variables,
@@ -80,13 +84,15 @@ def write_csv(
                 "prompt_tokens": row.get("prompt_tokens"),
                 "completion_tokens": row.get("completion_tokens"),
                 "cached": "true" if row.get("cached") else "false",
+                "rating": rating_columns(row),
             }
             spool.write(json.dumps(record, default=str) + "\n")
         spool.seek(0)
         names, metrics = list(var_names), list(metric_names)
         writer = csv.writer(f)
         writer.writerow(["test", "repeat", "description", *(f"var_{n}" for n in names),
-                         *CSV_FIELDS, *(f"metric:{n}" for n in metrics)])
+                         *CSV_FIELDS, *(f"metric:{n}" for n in metrics),
+                         *(RATING_COLUMNS if rated else ())])
         for line in spool:
             rec = json.loads(line)
             cells: list[Any] = [rec["test"], rec["repeat"], csv_safe(rec["description"])]
@@ -96,4 +102,12 @@ def write_csv(
                 cells.append(csv_safe(value) if isinstance(value, str) else
                              ("" if value is None else value))
             cells.extend(rec["named"].get(n, "") for n in metrics)
+            if rated:
+                cells.extend(_rating_cell(rec["rating"][n]) for n in RATING_COLUMNS)
             writer.writerow(cells)
+
+
+def _rating_cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return csv_safe(value) if isinstance(value, str) else ("" if value is None else value)

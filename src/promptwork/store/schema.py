@@ -81,6 +81,27 @@ results = Table(
                      name="uq_results_cell"),
 )
 Index("ix_results_run", results.c.run_id, results.c.test_idx)
+Index("ix_results_column", results.c.run_id, results.c.prompt_idx, results.c.provider_idx,
+      results.c.test_idx)  # migration 0005
+
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("prompt_idx", Integer, nullable=False),
+    Column("provider_idx", Integer, nullable=False),
+    Column("test_idx", Integer, nullable=False),
+    Column("repeat_idx", Integer, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("score", Float),  # optional, 0 to 1
+    Column("comment", Text),
+    Column("rater", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("withdrawn_at", DateTime(timezone=True)),  # set when the rater withdrew it
+)  # human ratings (migration 0006): the latest per (cell, rater) counts
+Index("ix_ratings_cell", ratings.c.run_id, ratings.c.test_idx, ratings.c.prompt_idx,
+      ratings.c.provider_idx, ratings.c.repeat_idx)
 
 cache_entries = Table(
     "cache_entries",

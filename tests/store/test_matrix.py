@@ -1,0 +1,78 @@
+"""The matrix queries: key paging, filters, per-column numbers equal to the report's summary,
+and run rename/delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from promptwork.errors import ConfigError
+from promptwork.report.summary import summarize
+from promptwork.store import Store
+from promptwork.store.matrix import MatrixFilter, cells_of_tests, column_numbers, page_of_tests
+from promptwork.store.runedits import delete_run, rename_run
+from web.conftest import make_store
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, list[str]]:
+    url, ids = make_store(tmp_path_factory.mktemp("matrixq"))
+    return Store(url), ids
+
+
+def test_key_paging_walks_every_test_once(made: tuple[Store, list[str]]) -> None:
+    store, ids = made
+    seen: list[int] = []
+    after = None
+    while True:
+        page, more = page_of_tests(store, ids[1], MatrixFilter(), after=after, limit=3)
+        seen += page
+        if not more:
+            break
+        after = page[-1]
+    assert seen == list(range(10))
+    back, more = page_of_tests(store, ids[1], MatrixFilter(), before=6, limit=3)
+    assert back == [3, 4, 5] and more
+
+
+def test_filters(made: tuple[Store, list[str]]) -> None:
+    store, ids = made
+    errors, _ = page_of_tests(store, ids[1], MatrixFilter("errors"))
+    assert errors == [4]  # the scripted model's error on the fifth payload
+    only_echo, _ = page_of_tests(store, ids[1], MatrixFilter("errors", columns=((0, 0), (1, 0))))
+    assert only_echo == []
+    with pytest.raises(ConfigError, match="invalid regular expression"):
+        page_of_tests(store, ids[1], MatrixFilter(search="(", regex=True))
+    cells = cells_of_tests(store, ids[0], [2])
+    assert len(cells) == 4 and {c["test_idx"] for c in cells} == {2}
+
+
+def test_column_numbers_match_the_report_summary(made: tuple[Store, list[str]]) -> None:
+    store, ids = made
+    for run_id in ids:
+        rows = list(store.results(run_id))
+        report = summarize(rows, [], [])
+        numbers = column_numbers(store, run_id)
+        assert [(n.prompt_idx, n.provider_idx) for n in numbers] == [
+            (c.prompt_idx, c.provider_idx) for c in report]
+        for n, c in zip(numbers, report, strict=True):
+            assert (n.passes, n.fails, n.errors, n.cached) == (c.passes, c.fails, c.errors,
+                                                               c.cached)
+            assert n.score_sum == pytest.approx(c.score_sum)
+            assert n.p50_ms == pytest.approx(c.latency(50))
+            assert n.p95_ms == pytest.approx(c.latency(95))
+
+
+def test_rename_and_delete(tmp_path: Path) -> None:
+    url, ids = make_store(tmp_path)
+    store = Store(url)
+    rename_run(store, ids[0], "  new name ")
+    assert store.get_run(ids[0]).description == "new name"
+    with pytest.raises(ConfigError, match="at most 500"):
+        rename_run(store, ids[0], "x" * 501)
+    delete_run(store, ids[0])
+    with pytest.raises(ConfigError, match="no run"):
+        store.get_run(ids[0])
+    assert list(store.results(ids[0])) == []
+    assert store.get_run(ids[1]).done_cells == 40
