@@ -39,7 +39,7 @@ TOP: dict[str, tuple[Any, bool]] = {
     "env": ({"OPENAI_API_KEY": "x"}, True),              # set for the run (test_suiteenv.py)
     "extensions": (["file://hooks.py:hook"], False),
     "nunjucksFilters": ({"up": "file://up.js"}, False),
-    "scenarios": ([{"config": [{"vars": {}}], "tests": [{}]}], False),
+    "scenarios": ([{"config": [{"vars": {}}], "tests": [{}]}], True),  # test_scenarios.py
     "commandLineOptions": ({"maxConcurrency": 2}, False),
     "redteam": ({"plugins": []}, False),
     "tracing": ({"enabled": True}, False),
@@ -107,7 +107,7 @@ EVALUATE: dict[str, tuple[Any, bool]] = {
     "delay": (0, True),
     "cache": (False, True),
     "timeoutMs": (1000, True),
-    "showProgressBar": (True, False),
+    "showProgressBar": (True, True),  # display only
     "maxEvalTimeMs": (1000, False),
     "generateSuggestions": (True, False),
 }

@@ -23,6 +23,7 @@ from promptwork.prompts import PromptTemplate
 from promptwork.promptsources import load_prompts
 from promptwork.providers.python_file import resolve_entries
 from promptwork.providers.registry import known_prefixes
+from promptwork.scenarios import expand_scenarios
 from promptwork.suiteenv import parse_env
 from promptwork.suiterefs import check_templates, expand_refs
 from promptwork.templates import TemplateEngine
@@ -35,11 +36,10 @@ SUITE_NAMES = ("promptwork.yaml", "promptwork.yml", "promptfooconfig.yaml", "pro
 SUPPORTED_KEYS = (
     "description", "prompts", "providers", "targets", "tests", "defaultTest", "evaluateOptions",
     "outputPath", "metrics", "tags", "metadata", "sharing", "optimize", "renderDataVars",
-    "derivedMetrics", "assertionTemplates", "env",
+    "derivedMetrics", "assertionTemplates", "env", "scenarios",
 )
 #: promptfoo keys we read but do not act on yet, with what to do instead.
 UNSUPPORTED_KEYS = {
-    "scenarios": "promptfoo 'scenarios' are not supported yet; list the tests directly",
     "extensions": "'extensions' (beforeAll/afterEach hooks) are not supported: they change the "
                   "suite while it runs, which would make runs impossible to resume or compare",
     "nunjucksFilters": "'nunjucksFilters' are not supported: promptfoo's filters are JavaScript "
@@ -50,7 +50,10 @@ UNSUPPORTED_KEYS = {
     "tracing": "'tracing' is not supported",
     "writeLatestResults": "'writeLatestResults' is not needed: every run is stored",
 }
-EVAL_OPTION_KEYS = ("maxConcurrency", "repeat", "delay", "cache", "timeoutMs")
+EVAL_OPTION_KEYS = (
+    "maxConcurrency", "repeat", "delay", "cache", "timeoutMs",
+    "showProgressBar",  # display only: accepted, no effect on results
+)
 PROVIDER_KEYS = ("id", "label", "config", "delay", "prompts")
 PROMPT_KEYS = ("id", "label", "raw", "config")
 #: Keys of the promptwork-only ``optimize:`` mapping (``promptwork optimize`` defaults).
@@ -187,6 +190,11 @@ def parse_suite(
     if not isinstance(default_test, dict):
         raise where.error(("defaultTest",), "'defaultTest' must be a mapping")
     tests_spec = data.get("tests")
+    scenario_tests = expand_scenarios(data.get("scenarios"), where)
+    if scenario_tests:  # promptfoo's scenarios run after the suite's own tests
+        own = [] if tests_spec is None else (
+            list(tests_spec) if isinstance(tests_spec, list) else [tests_spec])
+        tests_spec = own + scenario_tests
     if tests_spec is None:
         raise where.error((), "the suite has no 'tests'; add at least one test (vars + assert)")
     render_data = data.get("renderDataVars", False)

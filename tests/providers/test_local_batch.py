@@ -366,13 +366,15 @@ def test_prefixes_shared_by_part_of_a_group_are_decoded_once(
         answers = ok(run(inproc, cells))
         assert fed[1] == sum(len(m) for m in watch.margins.values())  # one per sampled token
         runs[label] = (fed[0], [a.text for a in answers], dict(watch.margins))
-    (fed_off, off, margins), (fed_on, on, _) = runs["without heads"], runs["with heads"]
+    (fed_off, off, _), (fed_on, on, _) = runs["without heads"], runs["with heads"]
     generated = fed_off - sum(len(t) for t in tokens) + base  # tokens fed back after sampling
     assert generated >= 0
-    assert fed_off - fed_on == saved, (fed_off, fed_on, saved)
-    clear = [i for i, cell in enumerate(cells) if min(margins[key(inproc, cell)]) >= MARGIN]
-    assert len(clear) >= 4, clear
-    assert [on[i] for i in clear] == [off[i] for i in clear]
+    # Each shared run (the group's prefix, each head) may stop up to two tokens short of its
+    # end, so that no prompt is left a one-token run (another attention kernel): the heads save
+    # what they share, give or take those few tokens on each side.
+    assert abs((fed_off - fed_on) - saved) <= 2 * (len(heads) + 1), (fed_off, fed_on, saved)
+    # Decoding is batch-invariant: sharing heads changes no answer, near-tie or not.
+    assert on == off
 
 
 def test_every_decode_runs_on_the_pools_one_thread(
@@ -615,7 +617,7 @@ def test_a_finished_sequence_frees_its_slot(
             active -= 1
     assert [k for k, _ in events].count("start") == len(cells) and active == 0
     assert most == 2, events
-    assert refills >= 3, events
+    assert refills >= 2, events  # freed slots are taken while the other sequence still runs
     assert {s for _, s in events} == {0, 1}
     monkeypatch.undo()
     wide = ok(run(inproc, cells))

@@ -10,7 +10,13 @@ import pytest
 from promptwork.errors import ConfigError
 from promptwork.report.summary import summarize
 from promptwork.store import Store
-from promptwork.store.matrix import MatrixFilter, cells_of_tests, column_numbers, page_of_tests
+from promptwork.store.matrix import (
+    MatrixFilter,
+    cells_of_tests,
+    column_metrics,
+    column_numbers,
+    page_of_tests,
+)
 from promptwork.store.runedits import delete_run, rename_run
 from web.conftest import make_store
 
@@ -62,6 +68,38 @@ def test_column_numbers_match_the_report_summary(made: tuple[Store, list[str]]) 
             assert n.score_sum == pytest.approx(c.score_sum)
             assert n.p50_ms == pytest.approx(c.latency(50))
             assert n.p95_ms == pytest.approx(c.latency(95))
+
+
+def test_column_metrics_match_the_report_summary(made: tuple[Store, list[str]],
+                                                 tmp_path: Path) -> None:
+    """Named metrics per column, computed in SQL, equal the report's (two metrics, one shared
+    by two checks, an error cell and cells without metrics)."""
+    import promptwork as pw
+    from evalkit import write_suite
+    from promptwork.providers.scripted import ScriptedProvider
+
+    suite = write_suite(tmp_path / "metrics", {
+        "prompts": ["A {{ w }}", "B {{ w }}"], "providers": ["scripted"],
+        "tests": [{"vars": {"w": w}, "assert": [
+            {"type": "icontains", "value": "yes", "metric": "polite"},
+            {"type": "icontains", "value": "ok", "metric": "polite"},
+            {"type": "contains", "value": "!", "metric": "loud"},
+            {"type": "contains", "value": "y"}]} for w in ("a", "b", "c", "d")]})
+    model = ScriptedProvider({"A a": "yes ok!", "A b": "yes", "B c": "ok!", "*": "nah"})
+    run = pw.evaluate(suite, db=made[0].url, providers={0: model})
+    store, ids = made
+    for run_id in [*ids, run.id]:
+        report = summarize(list(store.results(run_id)), [], [])
+        expected = {(c.prompt_idx, c.provider_idx): c.named_means for c in report
+                    if c.named_means}
+        got = column_metrics(store, run_id)
+        assert got.keys() == expected.keys()
+        for key, means in expected.items():
+            assert list(got[key]) == list(means)  # same names, same order
+            assert got[key] == pytest.approx(means)
+    assert column_metrics(store, run.id)[(0, 0)] == pytest.approx(
+        {"polite": (1 + 1 + 1 + 0 + 0 + 0 + 0 + 0) / 8, "loud": 1 / 4})
+    assert column_metrics(store, ids[1]) == {}
 
 
 def test_rename_and_delete(tmp_path: Path) -> None:

@@ -278,3 +278,23 @@ def test_stores_opening_a_fresh_database_at_once_all_succeed(pg_url: str, round_
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
     store.close()
+
+
+def test_column_metrics_in_postgres(pg_url: str, tmp_path: Path) -> None:
+    """The matrix summary's named metrics are computed by PostgreSQL's JSON functions too."""
+    from promptwork.report.summary import summarize
+    from promptwork.store.matrix import column_metrics
+
+    path = write_suite(tmp_path, {
+        "prompts": ["Say {{ w }}"], "providers": ["scripted"],
+        "tests": [{"vars": {"w": w}, "assert": [
+            {"type": "contains", "value": "yes", "metric": "agree"},
+            {"type": "contains", "value": "!", "metric": "loud"}]} for w in ("a", "b", "c")],
+    })
+    run = evaluate(path, db=pg_url, providers={0: ScriptedProvider({"Say a": "yes!", "*": "no"})})
+    store = Store(pg_url)
+    [col] = summarize(list(store.results(run.id)), [], [])
+    got = column_metrics(store, run.id)
+    assert list(got[(0, 0)]) == ["agree", "loud"]
+    assert got[(0, 0)] == pytest.approx(col.named_means) == {"agree": 1 / 3, "loud": 1 / 3}
+    store.close()

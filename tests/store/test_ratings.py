@@ -145,7 +145,7 @@ def test_a_store_of_the_previous_schema_gains_the_ratings_table(tmp_path: Path) 
     assert current_revision(engine) == "0005"
     engine.dispose()
     store = Store(url)
-    assert current_revision(store.engine) == SCHEMA_HEAD == "0006"
+    assert current_revision(store.engine) == SCHEMA_HEAD  # 0006 or newer
     assert run_ratings(store, "none") == []
 
 

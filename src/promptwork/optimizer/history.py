@@ -145,28 +145,9 @@ class Recorder:
 
     def report_record(self, result: OptimizeResult) -> dict[str, Any]:
         """What the run's settings keep of the report besides the provenance, for the pages
-        that show stored optimizations (:mod:`promptwork.views.optimizations`): the best
-        candidate's prompt hash, the score-vs-calls curve, every raced candidate, seed and best
-        on the test split with their intervals, and the ablation."""
-        return {
-            "best_prompt_hash": self.prompt_hash(result.best),
-            "val_size": result.plan.sizes["val"],
-            "report_calls": result.report_calls,
-            "curve": [[int(calls), round(score, 4)] for calls, score in result.curve],
-            "candidates": [
-                {"hash": self.prompt_hash(s.candidate), "note": s.candidate.note,
-                 "origin": s.candidate.origin, "n": s.n, "mean": round(s.mean, 4),
-                 "calls": s.calls}
-                for s in result.history],
-            "test": None if result.test_seed is None or result.test_best is None else {
-                "seed": result.test_seed.to_dict(), "best": result.test_best.to_dict(),
-                "left_out": result.test_left_out},
-            "ablation": [{"component": r.component, "kind": r.kind,
-                          "without": round(r.without, 4),
-                          "contribution": round(r.contribution, 4)} for r in result.ablation],
-            "ablation_split": result.ablation_split,
-            "ablation_skipped": result.ablation_skipped,
-        }
+        that show stored optimizations (:mod:`promptwork.views.optimizations`):
+        :meth:`OptimizeResult.report_record` with the stored prompt files' hashes."""
+        return result.report_record(self.prompt_hash)
 
     def _number(self, candidate: Candidate) -> tuple[int, str]:
         """The candidate's number in the run and its prompt hash (stored when new)."""

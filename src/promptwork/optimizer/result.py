@@ -7,7 +7,7 @@ The terminal report (:mod:`promptwork.optimizer.report`) and the HTML page
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,4 +178,49 @@ class OptimizeResult:
             "change": self.best.note, "stop_reason": self.stop_reason,
             "task": plan.task,
             "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+    def report_record(self, prompt_hash: Callable[[Candidate], str] | None = None
+                      ) -> dict[str, Any]:
+        """The report besides the provenance, as plain data: what a stored optimization's
+        settings keep (:class:`~promptwork.optimizer.history.Recorder`) and what both its
+        workbench page and the HTML report are built from (:mod:`promptwork.views.
+        optimizations`): the best candidate's hash, the score-vs-calls curve, every raced
+        candidate, seed and best on the test split with their intervals and paired test, the
+        ablation, and why the plan chose what it chose.
+
+        Args:
+            prompt_hash: A candidate's hash (default: the hash of its body; the store uses its
+                stored prompt file's).
+        """
+        key = prompt_hash or (lambda c: c.hash)
+        plan, comparison = self.plan, self.comparison
+        return {
+            "best_prompt_hash": key(self.best),
+            "val_size": plan.sizes["val"],
+            "report_calls": self.report_calls,
+            "report_reserved": self.budget.get("report_reserved", 0),
+            "curve": [[int(calls), round(score, 4)] for calls, score in self.curve],
+            "candidates": [
+                {"hash": key(s.candidate), "note": s.candidate.note,
+                 "origin": s.candidate.origin, "n": s.n, "mean": round(s.mean, 4),
+                 "calls": s.calls}
+                for s in self.history],
+            "test": None if self.test_seed is None or self.test_best is None else {
+                "seed": self.test_seed.to_dict(), "best": self.test_best.to_dict(),
+                "left_out": self.test_left_out,
+                "paired": None if comparison is None else {
+                    "n": comparison.n, "fixes": comparison.fixes,
+                    "regressions": comparison.regressions,
+                    "p_value": round(comparison.p_value, 4),
+                    "significant": comparison.significant}},
+            "ablation": [{"component": r.component, "kind": r.kind,
+                          "without": round(r.without, 4),
+                          "contribution": round(r.contribution, 4)} for r in self.ablation],
+            "ablation_split": self.ablation_split,
+            "ablation_skipped": self.ablation_skipped,
+            "reasons": {name: reason for name, reason in (
+                ("task model", plan.model_reason),
+                ("task kind", f"{plan.task}: {plan.task_reason}" if plan.task_reason else ""),
+                ("metric", plan.metric_reason), ("strategies", plan.strategy_reason)) if reason},
         }

@@ -5,7 +5,7 @@ Interactivity is plain ``<details>`` elements.
 
 The page is rendered by the same autoescaped Jinja2 templates as the web workbench
 (:mod:`promptwork.templating`: ``report/report.html`` on ``base.html`` in its ``standalone``
-form, with the shared ``partials/summary.html`` and ``partials/charts.html``): escaping has one
+form, with the shared ``partials/summary.html`` and ``partials/chart.html``): escaping has one
 place. Model output is hostile until proven otherwise (``<script>``, ``<img onerror>``,
 ``<svg onload>``, ``javascript:`` links, remote markdown images): every output, var, label and
 reason is printed escaped after control characters are neutralised, and a strict

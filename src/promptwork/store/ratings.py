@@ -9,6 +9,7 @@ the same ones.
 
 * :func:`add_rating`, :func:`withdraw_rating`: write.
 * :func:`run_ratings`: the ratings that count, for a run.
+* :func:`cell_ratings`: the ratings that count, for one cell (one per rater).
 * :func:`rated_results`: those ratings joined with their cells' stored results.
 * :func:`with_ratings`: a run's result rows with a ``ratings`` list on the rated ones (exports).
 * :func:`resolve_rater`: the rater's name, from an argument or the config file.
@@ -37,6 +38,7 @@ __all__ = [
     "RatedResult",
     "Rating",
     "add_rating",
+    "cell_ratings",
     "rated_results",
     "rating_columns",
     "resolve_rater",
@@ -235,6 +237,20 @@ def run_ratings(store: Store, run_id: str, rater: str | None = None) -> list[Rat
                        rt.c.rater))
     with store.engine.connect() as conn:
         return [_rating(dict(row)) for row in conn.execute(query).mappings()]
+
+
+def cell_ratings(store: Store, run_id: str, cell: CellKey) -> list[Rating]:
+    """The ratings that count on one cell (one per rater), latest first."""
+    rt = schema.ratings
+    query = (select(rt).where(
+        rt.c.run_id == run_id, rt.c.prompt_idx == cell.prompt,
+        rt.c.provider_idx == cell.provider, rt.c.test_idx == cell.test,
+        rt.c.repeat_idx == cell.repeat, rt.c.withdrawn_at.is_(None)).order_by(rt.c.id.desc()))
+    latest: dict[str, Rating] = {}
+    with store.engine.connect() as conn:
+        for row in conn.execute(query).mappings():
+            latest.setdefault(str(row["rater"]), _rating(dict(row)))
+    return list(latest.values())
 
 
 def rated_results(store: Store, run_ids: Sequence[str] | None = None,

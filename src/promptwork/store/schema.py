@@ -83,6 +83,13 @@ results = Table(
 Index("ix_results_run", results.c.run_id, results.c.test_idx)
 Index("ix_results_column", results.c.run_id, results.c.prompt_idx, results.c.provider_idx,
       results.c.test_idx)  # migration 0005
+# Migration 0007: the per-column numbers of the workbench, read from the indexes alone.
+Index("ix_results_answered", results.c.run_id, results.c.prompt_idx, results.c.provider_idx,
+      results.c.latency_ms, results.c.success, results.c.score, results.c.cost, results.c.cached,
+      results.c.prompt_tokens, results.c.completion_tokens, results.c.error,  # NULL: covering
+      sqlite_where=results.c.error.is_(None), postgresql_where=results.c.error.is_(None))
+Index("ix_results_errors", results.c.run_id, results.c.prompt_idx, results.c.provider_idx,
+      sqlite_where=results.c.error.is_not(None), postgresql_where=results.c.error.is_not(None))
 
 ratings = Table(
     "ratings",

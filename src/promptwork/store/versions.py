@@ -91,6 +91,11 @@ class PromptGroup:
     def latest(self) -> PromptVersion:
         return self.versions[0]
 
+    @property
+    def last_used(self) -> datetime | None:
+        """When the newest run that used one of its versions started (None: never used)."""
+        return max((v.last_used for v in self.versions if v.last_used), default=None)
+
 
 @dataclass(frozen=True, slots=True)
 class VersionText:

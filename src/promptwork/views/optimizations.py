@@ -19,7 +19,16 @@ from promptwork.errors import ConfigError
 from promptwork.stats import SIGNIFICANCE
 from promptwork.store import RunRecord, Store
 from promptwork.store.optimizations import CandidateCells, candidate_cells, optimize_runs
-from promptwork.views.chart import Chart, xy_chart
+from promptwork.views.charts import (
+    BEST,
+    DROPPED,
+    FINALIST,
+    Chart,
+    contribution_bar,
+    interval_chart,
+    xy_chart,
+)
+from promptwork.views.prompts import VersionDiff, diff_versions
 
 __all__ = ["AblationItem", "CandidateItem", "OptimizationItem", "OptimizationView",
            "SplitItem", "build_optimization", "optimizations_page"]
@@ -108,6 +117,10 @@ class OptimizationView:
         ablation: The ablation of the best prompt.
         ablation_note: Its split and how many components were left out.
         recorded: Whether the run holds the report (runs stored before it do not).
+        test_chart: Seed and best pass rates on the test split with their intervals.
+        ablation_bars: Each ablation item's contribution as a small bar, in order.
+        diff: The line diff of the seed prompt to the best one (None when either is not
+            stored).
     """
 
     item: OptimizationItem
@@ -119,6 +132,9 @@ class OptimizationView:
     ablation: tuple[AblationItem, ...]
     ablation_note: str
     recorded: bool
+    test_chart: Chart | None = None
+    ablation_bars: tuple[Chart, ...] = ()
+    diff: VersionDiff | None = None
 
 
 def _opt(record: RunRecord) -> Mapping[str, Any]:
@@ -167,14 +183,34 @@ def build_optimization(store: Store, run_id: str) -> OptimizationView:
     cells = candidate_cells(store, record.id)
     recorded = "candidates" in opt
     candidates = _candidates(record, opt, cells)
+    test = _test(opt)
+    ablation = tuple(AblationItem(str(a.get("component")), str(a.get("kind")),
+                                  float(a.get("without") or 0.0),
+                                  float(a.get("contribution") or 0.0))
+                     for a in opt.get("ablation") or [])
+    scale = max((abs(a.contribution) for a in ablation), default=0.0)
     return OptimizationView(
         item=item, facts=_facts(record, opt), curve=_curve(opt, candidates) if recorded else None,
-        candidates=candidates, test=_test(opt), test_verdict=_verdict(item),
-        ablation=tuple(AblationItem(str(a.get("component")), str(a.get("kind")),
-                                    float(a.get("without") or 0.0),
-                                    float(a.get("contribution") or 0.0))
-                       for a in opt.get("ablation") or []),
-        ablation_note=_ablation_note(opt), recorded=recorded)
+        candidates=candidates, test=test, test_verdict=_verdict(item), ablation=ablation,
+        ablation_note=_ablation_note(opt), recorded=recorded,
+        test_chart=interval_chart(
+            "Pass rate on the test split (95% Wilson interval)",
+            [(s.name, s.passed, s.n, s.low, s.high, s.name == "best") for s in test])
+        if test else None,
+        ablation_bars=tuple(contribution_bar(a.contribution, scale) for a in ablation),
+        diff=_seed_to_best(store, record, opt))
+
+
+def _seed_to_best(store: Store, record: RunRecord, opt: Mapping[str, Any]) -> VersionDiff | None:
+    prompts = record.settings.get("prompts", [])
+    seed = str(prompts[0].get("hash") or "") if prompts else ""
+    best = str(opt.get("best_prompt_hash") or "")
+    if not seed or not best:
+        return None
+    try:
+        return diff_versions(store, seed, best, "line")
+    except ConfigError:  # a version that is not stored
+        return None
 
 
 def _facts(record: RunRecord, opt: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -240,11 +276,16 @@ def _curve(opt: Mapping[str, Any], candidates: tuple[CandidateItem, ...]) -> Cha
         steps.append((calls, score, f"best {score:.3f} after {calls:.0f} calls"))
     if curve:
         steps.append((used, curve[-1][1], f"best {curve[-1][1]:.3f} at the end"))
-    dots = [(float(c.calls or 0), c.val_mean or 0.0,
-             f"#{c.number} {c.label}: {c.val_mean or 0.0:.3f} on {c.val_n} validation examples")
+    dots = [(float(c.calls or 0), c.val_mean,
+             f"#{c.number} {c.label} ({c.origin or 'candidate'}): {c.val_mean:.3f} on "
+             f"{c.val_n} validation examples after {c.calls} calls"
+             + (" (finalist)" if c.finalist else " (dropped in the race)")
+             + (" \u2605 best" if c.best else ""),
+             c.finalist or c.best, BEST if c.best else FINALIST if c.finalist else DROPPED)
             for c in candidates if c.val_mean is not None]
     return xy_chart("Best validation score against task-model calls used", x_max,
-                    [("best so far", steps), ("candidates", dots)])
+                    [("best so far", steps)], x_title="task-model calls used (search)",
+                    dots=dots)
 
 
 def _test(opt: Mapping[str, Any]) -> tuple[SplitItem, ...]:

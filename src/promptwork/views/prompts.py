@@ -4,7 +4,7 @@
   prompt_groups`), searchable.
 * :func:`prompt_page`: one prompt: its versions, a diff between two of them (word or line),
   the runs that used each version with their pass rates, and a pass-rate-over-time chart per
-  model (geometry from :mod:`promptwork.views.chart`, drawn by a template partial).
+  model (geometry from :mod:`promptwork.views.charts`, drawn by ``partials/chart.html``).
 
 The prompt library (issue 20) lists the same versions and the same per-run scores.
 """
@@ -25,7 +25,7 @@ from promptwork.store.versions import (
     prompt_version,
     version_uses,
 )
-from promptwork.views.chart import Chart, line_chart
+from promptwork.views.charts import Chart, line_chart
 from promptwork.views.textdiff import TextDiff, line_diff, word_diff
 
 __all__ = ["PromptPage", "PromptsPage", "VersionDiff", "diff_versions", "prompt_page",

@@ -21,7 +21,8 @@ from promptwork.jobs import JobManager
 from promptwork.playground import Playground
 from promptwork.store import Store
 from promptwork.templating import environment
-from promptwork.web import cells, compare, matrix, runs
+from promptwork.views.matrix import ColumnMemo
+from promptwork.web import cells, compare, matrix, optimizations, prompts, ratings, runs
 from promptwork.web import playground as playground_pages
 from promptwork.web.pages import page
 from promptwork.web.security import SecurityMiddleware, WebSettings
@@ -55,6 +56,7 @@ def create_app(store_url: str, settings: WebSettings | None = None,
                   lifespan=lifespan)
     app.state.store = store
     app.state.settings = settings
+    app.state.column_memo = ColumnMemo()  # finished runs' per-column figures, between pages
     # The folder whose prompt and suite files the playground and "Run on suite" may use.
     folder = Path(root) if root is not None else Path.cwd()
     app.state.playground = Playground(folder, store)
@@ -64,6 +66,9 @@ def create_app(store_url: str, settings: WebSettings | None = None,
     app.include_router(cells.router)
     app.include_router(playground_pages.router)
     app.include_router(compare.router)
+    app.include_router(prompts.router)
+    app.include_router(optimizations.router)
+    app.include_router(ratings.router)
 
     @app.get("/static/style.css", include_in_schema=False)
     def shared_style() -> Response:
@@ -77,8 +82,9 @@ def create_app(store_url: str, settings: WebSettings | None = None,
     async def config_error(request: Request, exc: ConfigError) -> Response:
         if request.headers.get("hx-request"):
             return PlainTextResponse(str(exc), status_code=400)
-        return page(request, "web/error.html", status_code=404 if "no run" in str(exc)
-                    or "no cell" in str(exc) else 400, title="error", message=str(exc))
+        missing = any(s in str(exc) for s in ("no run", "no cell", "no prompt"))
+        return page(request, "web/error.html", status_code=404 if missing else 400,
+                    title="error", message=str(exc))
 
     app.add_middleware(SecurityMiddleware, settings=settings)
     return app

@@ -24,7 +24,7 @@ def compare_page(request: Request, a: str = "", b: str = "", ca: str = "", cb: s
     store = store_of(request)
     runs = run_overviews(store, limit=50)
     view = None
-    if a:
+    if a and (b or ca or cb):  # a baseline alone (the matrix page's link): choose B first
         view = build_compare(store, a, b or None, ca or None, cb or None, flips=flips, search=q,
                              pair=pair, page=page_no, diff_test=test, diff_repeat=repeat)
     state = {"a": a, "b": b, "ca": ca, "cb": cb, "flips": flips, "q": q}

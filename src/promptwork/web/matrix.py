@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from promptwork.errors import ConfigError
 from promptwork.store.matrix import MODES, MatrixFilter, Mode
+from promptwork.views.judges import run_judges
 from promptwork.views.matrix import PAGE_SIZES, MatrixView, build_matrix_view
 from promptwork.web.pages import page, store_of
 
@@ -69,8 +70,11 @@ def matrix_page(
     chosen: Mode = mode  # narrowed by the check above
     flt = MatrixFilter(chosen, q.strip(), re in ("1", "on", "true"), check.strip(),
                        _columns(",".join(col) if col else cols))
-    view = build_matrix_view(store, run, flt, after=after, before=before, limit=n)
-    template = ("partials/matrix.html" if request.headers.get("hx-request")
-                and request.headers.get("hx-target") == "matrix" else "web/matrix.html")
+    view = build_matrix_view(store, run, flt, after=after, before=before, limit=n,
+                             memo=request.app.state.column_memo)
+    partial = bool(request.headers.get("hx-request")
+                   and request.headers.get("hx-target") == "matrix")
+    template = "partials/matrix.html" if partial else "web/matrix.html"
+    judges = None if partial else run_judges(store, [run.id])
     return page(request, template, title=f"run {run.id}", view=view, modes=MODES,
-                page_sizes=PAGE_SIZES, url=lambda **kw: matrix_url(view, **kw))
+                page_sizes=PAGE_SIZES, url=lambda **kw: matrix_url(view, **kw), judges=judges)

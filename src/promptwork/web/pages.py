@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from promptwork.store import Store
 from promptwork.templating import environment
 from promptwork.version import __version__
+from promptwork.web.rater import rater_shown
 from promptwork.web.security import WebSettings
 
 __all__ = ["page", "settings_of", "store_of"]
@@ -31,5 +32,6 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     """Render a workbench template (``standalone`` off) with the CSRF token and version."""
     html = environment().get_template(template).render(
         standalone=False, csrf_token=settings_of(request).csrf_token, version=__version__,
-        extra_style="", csp="", request_path=request.url.path, **context)
+        extra_style="", csp="", request_path=request.url.path, rater=rater_shown(request),
+        **context)
     return HTMLResponse(html, status_code=status_code)
