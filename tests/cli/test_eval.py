@@ -165,10 +165,10 @@ def test_unsupported_promptfoo_key_is_named(
 ) -> None:
     (tmp_path / "promptfooconfig.yaml").write_text(
         "prompts: ['x']\nproviders: [echo]\ntests:\n  - vars: {}\n"
-        "scenarios:\n  - config: []\n")
+        "extensions:\n  - file://hooks.py:hook\n")
     code, _, err = evaluate(capsys)
     assert code == 2
-    assert "promptfooconfig.yaml:5" in err and "'scenarios'" in err and "not supported" in err
+    assert "promptfooconfig.yaml:5" in err and "'extensions'" in err and "not supported" in err
 
 
 def test_unknown_evaluate_option_gets_a_did_you_mean(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -22,7 +23,7 @@ HOSTILE = ("Never write <script>alert(1)</script> or </textarea><img src=x onerr
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "p", "section",
     "table", "thead", "tbody", "tr", "th", "td", "svg", "text", "line", "rect", "circle",
-    "polyline", "pre", "span", "details", "summary", "footer",
+    "polyline", "pre", "span", "details", "summary", "footer", "ins", "del", "code", "br",
 }
 
 
@@ -60,15 +61,18 @@ def test_the_numbers_of_the_report_appear(result: OptimizeResult) -> None:
     assert f"{test.passed}/{test.n} = {100 * test.passed / test.n:.1f}%" in page
     assert f"[{100 * test.low:.1f}\u2013{100 * test.high:.1f}%]" in page
     assert result.comparison is not None and result.comparison.significant
-    assert f"p = {result.comparison.p_value:.4g}, " in page and "significant at 5%" in page
+    assert f"(McNemar p={result.comparison.p_value:.4g})" in page
+    assert "best is significantly better on the test split" in page
+    assert (f"on the same {result.comparison.n} test examples: {result.comparison.fixes} fixed"
+            in page)
     for row in result.ablation:
         assert f"{row.contribution:+.3f}" in page and f"{row.without:.3f}" in page
     # the chart: one dot per raced candidate, a step line, both kinds of dots
-    assert page.count("<circle") == len(result.history) + 3  # + the legend
+    assert page.count("<circle") == len(result.history)
     assert "<polyline" in page and "dropped in the race" in page
     assert any(not s.full(result.plan.sizes["val"]) for s in result.history)
     # the diff and the candidates table
-    assert '<span class="del">-Decide' in page or '<span class="add">+' in page
+    assert '<pre class="textdiff">' in page and "<ins>" in page
     assert page.count("finalist") >= 2 and "\u2605 best" in page
     assert result.run_id is not None and f"promptwork runs show {result.run_id}" in page
 
@@ -80,7 +84,7 @@ def test_prompt_text_is_escaped_everywhere(result: OptimizeResult) -> None:
     assert "<img" not in lower and "<svg onload" not in lower
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;/textarea&gt;&lt;img src=x onerror=alert(2)&gt;" in page
-    assert "&quot;&#x27;&gt;&lt;svg onload=alert(3)&gt;" in page
+    assert "&#34;&#39;&gt;&lt;svg onload=alert(3)&gt;" in page  # markupsafe's quotes
     parser = Tags()
     parser.feed(page)
     assert {tag for tag, _ in parser.tags} <= ALLOWED_TAGS
@@ -104,7 +108,7 @@ async def test_nothing_better_and_no_significant_difference(tmp_path: Path) -> N
     page = (await aoptimize(None, folder, budget=40, task_provider=dull)).html()
     assert "Nothing beat the seed prompt on validation (0.000)" in page
     assert "The best prompt is the seed prompt." in page
-    assert "p = 1, no significant difference at 5%." in page
+    assert "no significant difference on the test split (McNemar p=1)" in page
 
 
 def test_cli_writes_the_html_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,3 +145,16 @@ def test_in_a_real_browser(tmp_path: Path) -> None:
     assert "data-pwned" not in dom.split("<body", 1)[1].split(">", 1)[0]
     assert "<polyline" in dom and "<circle" in dom
     assert hits == [], f"the report made requests: {hits}"
+
+
+def test_a_result_that_was_not_stored_renders_the_same_numbers(result: OptimizeResult) -> None:
+    """Without the stored run's settings the page builds the same record from the result."""
+    loose = dataclasses.replace(result, stored_settings={})
+    page, stored_page = loose.html(), result.html()
+    assert page.count("<circle") == len(result.history) == stored_page.count("<circle")
+    test = result.test_best
+    assert test is not None and f"{test.passed}/{test.n} = " in page
+    for row in result.ablation:
+        assert f"{row.contribution:+.3f}" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script" not in page.lower()
+    assert "\u2605 best" in page and "Search cells" not in page

@@ -12,6 +12,7 @@ from optimizer.kit import smart_provider, write_sentiment_suite
 from promptwork.errors import ConfigError
 from promptwork.evaluation import evaluate
 from promptwork.optimizer.api import optimize
+from promptwork.optimizer.html import result_view
 from promptwork.optimizer.result import OptimizeResult
 from promptwork.store import Store
 from promptwork.views.optimizations import build_optimization, optimizations_page
@@ -71,3 +72,23 @@ def test_an_evaluation_is_not_an_optimization(optimized: tuple[Store, OptimizeRe
     [plain] = [r for r in store.list_runs() if r.settings.get("kind") != "optimize"]
     with pytest.raises(ConfigError, match="not an optimization"):
         build_optimization(store, plain.id)
+
+
+def test_the_static_report_and_the_stored_page_share_one_view(
+    optimized: tuple[Store, OptimizeResult],
+) -> None:
+    """``promptwork optimize --html`` builds its view from what the run stores, so the report
+    and the workbench page show the same numbers, charts and verdict."""
+    store, result = optimized
+    assert result.run_id is not None
+    stored, report = build_optimization(store, result.run_id), result_view(result)
+    assert report.facts == stored.facts and report.item.run_id == stored.item.run_id
+    assert (report.test, report.test_chart) == (stored.test, stored.test_chart)
+    assert (report.test_verdict, report.test_detail) == (stored.test_verdict, stored.test_detail)
+    assert (report.ablation, report.ablation_bars) == (stored.ablation, stored.ablation_bars)
+    assert report.curve == stored.curve and report.curve is not None
+    assert [(c.label, c.val_n, c.val_mean, c.calls, c.finalist, c.best)
+            for c in report.candidates] == [(c.label, c.val_n, c.val_mean, c.calls, c.finalist,
+                                             c.best) for c in stored.candidates]
+    assert stored.cells_known and not report.cells_known
+    assert report.diff is not None and not report.diff.diff.identical

@@ -132,6 +132,7 @@ async def _aoptimize(prompt: str | None, suite: Suite, opts: OptimizeOptions) ->
             result.output = result.write(output)
         recorder.finish("complete", {**result.provenance(), **recorder.report_record(result)})
         status, result.run_id = "complete", recorder.run_id
+        result.stored_settings = recorder.settings
         return result
     except BaseException as exc:
         status = "failed" if isinstance(exc, Exception) else "interrupted"

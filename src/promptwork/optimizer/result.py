@@ -103,6 +103,9 @@ class OptimizeResult:
         output: Where it was written (``-o``), if anywhere.
         run_id: The store run holding the history (every candidate x example scored).
         stop_reason: Why the search stopped.
+        stored_settings: The settings its stored run holds (the candidates as numbered in the
+            store, the provenance and :meth:`report_record`): what the HTML report and the
+            workbench page are both built from.
     """
 
     plan: Plan
@@ -130,6 +133,7 @@ class OptimizeResult:
     test_left_out: int = 0
     #: Why the search stopped (budget spent, no candidates left, round limit).
     stop_reason: str = ""
+    stored_settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def improved(self) -> bool:
@@ -199,7 +203,6 @@ class OptimizeResult:
             "best_prompt_hash": key(self.best),
             "val_size": plan.sizes["val"],
             "report_calls": self.report_calls,
-            "report_reserved": self.budget.get("report_reserved", 0),
             "curve": [[int(calls), round(score, 4)] for calls, score in self.curve],
             "candidates": [
                 {"hash": key(s.candidate), "note": s.candidate.note,
@@ -212,7 +215,7 @@ class OptimizeResult:
                 "paired": None if comparison is None else {
                     "n": comparison.n, "fixes": comparison.fixes,
                     "regressions": comparison.regressions,
-                    "p_value": round(comparison.p_value, 4),
+                    "p_value": comparison.p_value,
                     "significant": comparison.significant}},
             "ablation": [{"component": r.component, "kind": r.kind,
                           "without": round(r.without, 4),

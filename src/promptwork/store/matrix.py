@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -35,6 +36,7 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from promptwork.errors import ConfigError
 from promptwork.store import schema
@@ -87,6 +89,58 @@ class MatrixFilter:
                 re.compile(self.search)
             except re.error as exc:
                 raise ConfigError(f"invalid regular expression: {exc}") from None
+            _refuse_slow_pattern(self.search)
+
+
+#: Unbounded quantifiers (``*``, ``+``, ``{n,}``) a search pattern may hold: each one can
+#: multiply the steps of a failing match by the answer's length.
+MAX_UNBOUNDED = 3
+#: How long one matrix query with a regular expression may run (SQLite: interrupted after).
+SEARCH_TIMEOUT_S = 10.0
+
+
+def _refuse_slow_pattern(pattern: str) -> None:
+    """Refuse what makes a backtracking matcher (SQLite's REGEXP is Python's ``re``) take
+    exponential time on a hostile answer: a quantifier over a quantifier or an alternation
+    (``(a+)+``, ``(a|aa)*``), backreferences, and more than :data:`MAX_UNBOUNDED` unbounded
+    quantifiers."""
+    from re import _constants as sre  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
+
+    repeats = (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sre.MAX_REPEAT))
+    unbounded = 0
+
+    def walk(items: Any, inside: bool) -> None:
+        nonlocal unbounded
+        for op, av in items:
+            if op in repeats:
+                _low, high, body = av
+                if high == sre.MAXREPEAT:
+                    unbounded += 1
+                if inside and high > 1:
+                    raise ConfigError("the search pattern nests quantifiers (like (a+)+), "
+                                      "which can take forever on some answers; simplify it")
+                walk(body, inside or high > 1)
+            elif op is sre.BRANCH:
+                if inside:
+                    raise ConfigError("the search pattern repeats an alternation (like "
+                                      "(a|ab)*), which can take forever on some answers; "
+                                      "simplify it")
+                for branch in av[1]:
+                    walk(branch, inside)
+            elif op in (sre.GROUPREF, sre.GROUPREF_EXISTS):
+                raise ConfigError("backreferences are not allowed in a search pattern")
+            elif op is sre.SUBPATTERN:
+                walk(av[3], inside)
+            elif op in (sre.ASSERT, sre.ASSERT_NOT):
+                walk(av[1], inside)
+            elif op is getattr(sre, "ATOMIC_GROUP", None):
+                walk(av, inside)
+
+    walk(_parser.parse(pattern), False)
+    if unbounded > MAX_UNBOUNDED:
+        raise ConfigError(f"a search pattern may hold at most {MAX_UNBOUNDED} unbounded "
+                          "quantifiers (*, +, {n,})")
 
 
 def _text(column: Any) -> ColumnElement[Any]:
@@ -178,10 +232,46 @@ def page_of_tests(
     order = res.c.test_idx.desc() if before is not None else res.c.test_idx
     query = query.order_by(order).limit(limit + 1)
     with store.engine.connect() as conn:
-        tests = [int(t) for t in conn.execute(query).scalars()]
+        if flt.regex and flt.search:
+            tests = _bounded(conn, query, SEARCH_TIMEOUT_S)
+        else:
+            tests = [int(t) for t in conn.execute(query).scalars()]
     more = len(tests) > limit
     tests = tests[:limit]
     return sorted(tests), more
+
+
+def _bounded(conn: Any, query: Any, seconds: float) -> list[int]:
+    """Run a regular-expression search, stopped with a ConfigError after ``seconds``: SQLite
+    through its progress handler (between rows), PostgreSQL by ``statement_timeout``."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        with conn.begin():
+            conn.execute(text(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}"))
+            try:
+                return [int(t) for t in conn.execute(query).scalars()]
+            except DBAPIError as exc:
+                if "statement timeout" not in str(exc).lower():
+                    raise
+                raise _too_long(seconds) from None
+    if dialect != "sqlite":
+        return [int(t) for t in conn.execute(query).scalars()]
+    raw = conn.connection.driver_connection
+    deadline = time.monotonic() + seconds
+    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 100)
+    try:
+        return [int(t) for t in conn.execute(query).scalars()]
+    except OperationalError as exc:
+        if "interrupted" not in str(exc).lower():
+            raise
+        raise _too_long(seconds) from None
+    finally:
+        raw.set_progress_handler(None, 0)
+
+
+def _too_long(seconds: float) -> ConfigError:
+    return ConfigError(f"the regular-expression search took over {seconds:g} s and was "
+                       "stopped; use a simpler pattern or a plain text search")
 
 
 def cells_of_tests(store: Store, run_id: str, tests: Sequence[int]) -> list[dict[str, Any]]:

@@ -115,10 +115,12 @@ def run_overviews(store: Store, limit: int = 20, offset: int = 0,
     query = select(r, counts.c.n, counts.c.passed, counts.c.failed, counts.c.errors,
                    counts.c.cost, counts.c.unpriced).outerjoin(counts, counts.c.run_id == r.c.id)
     if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(or_(func.lower(r.c.id).like(pattern),
-                                func.lower(func.coalesce(r.c.description, "")).like(pattern),
-                                func.lower(func.coalesce(r.c.suite_path, "")).like(pattern)))
+        literal = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{literal}%"
+        query = query.where(or_(
+            func.lower(r.c.id).like(pattern, escape="\\"),
+            func.lower(func.coalesce(r.c.description, "")).like(pattern, escape="\\"),
+            func.lower(func.coalesce(r.c.suite_path, "")).like(pattern, escape="\\")))
     query = query.order_by(r.c.created_at.desc(), r.c.id.desc()).limit(limit).offset(offset)
     with store.engine.connect() as conn:
         rows = conn.execute(query).mappings().all()

@@ -218,7 +218,8 @@ class Store:
         r = schema.runs
         query = select(r).order_by(r.c.created_at.desc(), r.c.id.desc())
         if run_id:
-            query = query.where(r.c.id.like(f"{run_id}%"))
+            literal_id = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(r.c.id.like(f"{literal_id}%", escape="\\"))
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(2)).mappings().all()
             if not rows:

@@ -6,11 +6,16 @@ reason, seed and best scores) and the report (the score-against-calls curve, eve
 candidate, seed and best on the test split with 95% intervals, the ablation); its cells give
 each candidate's evaluations. A run stored before the report was recorded shows what its cells
 and provenance hold, and says the rest was not recorded.
+
+The static HTML report of an optimization (``promptwork optimize --html``,
+:mod:`promptwork.optimizer.html`) is built by :func:`optimization_view` from the very settings
+the run stores (:meth:`~promptwork.optimizer.result.OptimizeResult.report_record`), and drawn by
+the same partial (``partials/optimization.html``): both show the same numbers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,7 +36,7 @@ from promptwork.views.charts import (
 from promptwork.views.prompts import VersionDiff, diff_versions
 
 __all__ = ["AblationItem", "CandidateItem", "OptimizationItem", "OptimizationView",
-           "SplitItem", "build_optimization", "optimizations_page"]
+           "SplitItem", "build_optimization", "optimization_view", "optimizations_page"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +126,9 @@ class OptimizationView:
         ablation_bars: Each ablation item's contribution as a small bar, in order.
         diff: The line diff of the seed prompt to the best one (None when either is not
             stored).
+        test_detail: The paired test's numbers (examples, fixes, regressions), when recorded.
+        test_note: Test examples left out of seed vs best for errors, when any.
+        cells_known: Whether the candidates' cell counts were read from the store.
     """
 
     item: OptimizationItem
@@ -135,6 +143,9 @@ class OptimizationView:
     test_chart: Chart | None = None
     ablation_bars: tuple[Chart, ...] = ()
     diff: VersionDiff | None = None
+    test_detail: str = ""
+    test_note: str = ""
+    cells_known: bool = True
 
 
 def _opt(record: RunRecord) -> Mapping[str, Any]:
@@ -159,7 +170,9 @@ def _item(record: RunRecord) -> OptimizationItem:
         budget=budget.get("limit") if isinstance(budget.get("limit"), int) else None,
         calls_used=calls, seed_val=_num(seed.get("val")), best_val=_num(best.get("val")),
         seed_test=_num(seed.get("test")), best_test=_num(best.get("test")),
-        p_value=_num(scores.get("test_p_value")), change=str(opt.get("change") or ""),
+        p_value=_num(((opt.get("test") or {}).get("paired") or {}).get("p_value",
+                                                                     scores.get("test_p_value"))),
+        change=str(opt.get("change") or ""),
         candidates=len(record.settings.get("prompts", [])))
 
 
@@ -178,17 +191,27 @@ def build_optimization(store: Store, run_id: str) -> OptimizationView:
     record = store.get_run(run_id)
     if record.settings.get("kind") != "optimize":
         raise ConfigError(f"run {record.id} is not an optimization (promptwork optimize)")
+    return optimization_view(record, candidate_cells(store, record.id),
+                             _seed_to_best(store, record, _opt(record)))
+
+
+def optimization_view(record: RunRecord, cells: Sequence[CandidateCells] | None,
+                      diff: VersionDiff | None) -> OptimizationView:
+    """One optimization from its run's record: the settings an optimization stores, its
+    candidates' cell counts (None when not known: the report of an optimization in memory) and
+    the seed-to-best diff."""
     opt = _opt(record)
     item = _item(record)
-    cells = candidate_cells(store, record.id)
     recorded = "candidates" in opt
-    candidates = _candidates(record, opt, cells)
+    candidates = _candidates(record, opt, cells or [])
     test = _test(opt)
     ablation = tuple(AblationItem(str(a.get("component")), str(a.get("kind")),
                                   float(a.get("without") or 0.0),
                                   float(a.get("contribution") or 0.0))
                      for a in opt.get("ablation") or [])
     scale = max((abs(a.contribution) for a in ablation), default=0.0)
+    tested = opt.get("test") or {}
+    paired = tested.get("paired") or {}
     return OptimizationView(
         item=item, facts=_facts(record, opt), curve=_curve(opt, candidates) if recorded else None,
         candidates=candidates, test=test, test_verdict=_verdict(item), ablation=ablation,
@@ -198,7 +221,21 @@ def build_optimization(store: Store, run_id: str) -> OptimizationView:
             [(s.name, s.passed, s.n, s.low, s.high, s.name == "best") for s in test])
         if test else None,
         ablation_bars=tuple(contribution_bar(a.contribution, scale) for a in ablation),
-        diff=_seed_to_best(store, record, opt))
+        diff=diff,
+        test_detail=(f"Exact McNemar test, best vs seed on the same {paired.get('n')} test "
+                     f"examples: {paired.get('fixes')} fixed, {paired.get('regressions')} "
+                     "broken." if paired else ""),
+        test_note=_left_out(int(tested.get("left_out") or 0)),
+        cells_known=cells is not None)
+
+
+def _left_out(n: int) -> str:
+    """What the pages say of test examples left out for errors (none: empty); the optimizer's
+    terminal report says the same (:func:`promptwork.optimizer.result.left_out_text`)."""
+    if not n:
+        return ""
+    return (f"{n} test example(s) left out of seed vs best (both sides, paired): an answer of "
+            "either prompt was an error (failed model or grader call), not a verdict")
 
 
 def _seed_to_best(store: Store, record: RunRecord, opt: Mapping[str, Any]) -> VersionDiff | None:
@@ -216,6 +253,12 @@ def _seed_to_best(store: Store, record: RunRecord, opt: Mapping[str, Any]) -> Ve
 def _facts(record: RunRecord, opt: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     budget = opt.get("budget") or {}
     split = opt.get("split") or {}
+    sizes = [f"{v} {k}" for k, v in split.items() if k != "ratios"]
+    used, sent = budget.get("used"), budget.get("model_requests")
+    report = opt.get("report_calls")
+    total = used + report if isinstance(used, int) and isinstance(report, int) else None
+    cached = max(0, used - sent) if isinstance(used, int) and isinstance(sent, int) else "?"
+    reasons = opt.get("reasons") or {}
     rows = [
         ("Prompt", f"{opt.get('prompt', '')} (seed sha256 {str(opt.get('seed_sha256', ''))[:12]})"),
         ("Suite", str(opt.get("suite") or record.suite_path or "(in memory)")),
@@ -224,20 +267,29 @@ def _facts(record: RunRecord, opt: Mapping[str, Any]) -> tuple[tuple[str, str], 
         ("Strategy", str(opt.get("strategy", ""))),
         ("Metric", "pass rate" if opt.get("metric") == "pass" else "weighted check score"),
         ("Random seed", str(opt.get("seed", ""))),
-        ("Splits", ", ".join(f"{k} {v}" for k, v in (split.get("sizes") or {}).items())
-         or str(split)),
+        ("Splits", " / ".join(sizes) + " examples" + (f" (ratios {split['ratios']})"
+                                                      if split.get("ratios") else "")
+         if sizes else ""),
         ("Reference answers", str(opt.get("references") or "")),
-        ("Budget", f"{budget.get('limit', '?')} task-model calls; search used "
-                   f"{budget.get('used', '?')} ({budget.get('model_requests', '?')} sent to the "
-                   f"model), proposer calls {budget.get('proposer_calls', '?')}"),
+        *((f"Why {k}", str(v)) for k, v in reasons.items()),
         ("Search stopped", str(opt.get("stop_reason") or "(not recorded)")),
+        ("Budget", f"{total if total is not None else '?'} of {budget.get('limit', '?')} "
+                   "task-model calls used"),
+        ("Search", f"{used if used is not None else '?'} task-model calls "
+                   f"({sent if sent is not None else '?'} sent to the model, {cached} answered "
+                   "from the cache)"),
+        ("After the search", "" if report is None else
+         f"{report} task-model calls (test split: {budget.get('report_reserved', 0)} reserved; "
+         "ablation: what was left)"),
+        ("Proposer calls", str(budget.get("proposer_calls", "?"))),
         ("Best change", str(opt.get("change") or "")),
+        ("Stored run", f"{record.id} (promptwork runs show {record.id})" if record.id else ""),
     ]
     return tuple((k, v) for k, v in rows if v)
 
 
 def _candidates(record: RunRecord, opt: Mapping[str, Any],
-                cells: list[CandidateCells]) -> tuple[CandidateItem, ...]:
+                cells: Sequence[CandidateCells]) -> tuple[CandidateItem, ...]:
     prompts = record.settings.get("prompts", [])
     number = {str(p.get("hash")): i for i, p in enumerate(prompts)}
     by = {(c.candidate, c.phase): c.cells for c in cells}
@@ -277,7 +329,7 @@ def _curve(opt: Mapping[str, Any], candidates: tuple[CandidateItem, ...]) -> Cha
     if curve:
         steps.append((used, curve[-1][1], f"best {curve[-1][1]:.3f} at the end"))
     dots = [(float(c.calls or 0), c.val_mean,
-             f"#{c.number} {c.label} ({c.origin or 'candidate'}): {c.val_mean:.3f} on "
+             f"{c.label} ({c.origin or 'candidate'}): {c.val_mean:.3f} on "
              f"{c.val_n} validation examples after {c.calls} calls"
              + (" (finalist)" if c.finalist else " (dropped in the race)")
              + (" \u2605 best" if c.best else ""),
@@ -301,6 +353,7 @@ def _test(opt: Mapping[str, Any]) -> tuple[SplitItem, ...]:
 
 
 def _verdict(item: OptimizationItem) -> str:
+    """The paired test in plain words (significance as :data:`SIGNIFICANCE` defines it)."""
     if item.p_value is None:
         return "no test split: seed and best were not compared on held-out examples"
     if item.significant:

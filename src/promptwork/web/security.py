@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 __all__ = ["CSP", "SecurityMiddleware", "WebSettings", "is_loopback"]
 
@@ -126,12 +126,22 @@ class SecurityMiddleware:
         self._origins = settings.origins()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):  # lifespan
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}
         host = headers.get("host", "").lower()
+        if scope["type"] == "websocket":  # none are served; if one ever is, it is guarded too
+            known = host in self._hosts or self.settings.any_host
+            origin = headers.get("origin")
+            if not known or (self.settings.token and self._token(scope, headers) == "refused") \
+                    or (origin is not None and origin.lower() not in
+                        self._origins | {f"http://{host}"}):
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await self.app(scope, receive, send)
+            return
         if host not in self._hosts and not self.settings.any_host:
             await _plain(send, 421, "unknown Host header: this server answers only to its "
                                     "own address")
@@ -234,7 +244,11 @@ async def _plain(send: Send, status: int, text: str) -> None:
 async def _redirect_with_cookie(scope: Scope, send: Send, token: str) -> None:
     query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"),
                                           keep_blank_values=True) if k != "token"]
-    location = scope.get("path", "/") + (f"?{urlencode(query)}" if query else "")
+    # The path as sent (still percent-encoded), with one leading slash: "//host/..." or
+    # "/\\host" would be read by the browser as another site.
+    raw = scope.get("raw_path") or quote(scope.get("path", "/")).encode()
+    path = "/" + raw.decode("latin-1").split("?", 1)[0].lstrip("/\\")
+    location = path + (f"?{urlencode(query)}" if query else "")
     cookie = f"{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"
     await send({"type": "http.response.start", "status": 303,
                 "headers": [(b"location", location.encode()), (b"set-cookie", cookie.encode()),
