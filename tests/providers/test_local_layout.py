@@ -348,3 +348,29 @@ def test_real_calibration_on_a_tiny_batch(cache: Path) -> None:
     finally:
         runner.close()
     assert default_choice(GEMMA_SHA) == choice
+
+
+def test_a_calibration_made_on_a_busy_machine_is_made_again_once_it_is_quiet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """issue 18: a calibration timed under load is used while the machine stays busy, and
+    timed again by the first batched run on a quiet machine (then kept)."""
+    monkeypatch.setenv("PROMPTWORK_AUTO_CALIBRATE", "1")
+    monkeypatch.setattr(local_layout, "_load", lambda: 2.0)
+    calibrate(SHA, fake_timer({"2x1": [3.0, 3.0], "1x2": [30.0, 30.0]}),
+              [TWO_WORKERS, IN_PROCESS], today=DAY)
+    assert "machine busy" in resolve().why  # still busy: the stored choice, no new timing
+    seen: list[str] = []
+
+    def quiet(sha: str) -> Any:
+        seen.append(sha)
+        return calibrate(sha, fake_timer({"1x2": [1.0, 1.0]}), [IN_PROCESS], today=DAY)
+
+    monkeypatch.setattr(local_layout, "_load", lambda: 0.1)
+    assert resolve(quiet).layout == IN_PROCESS and seen == [SHA]
+    assert resolve().source == "calibrated"  # a quiet calibration is kept: not timed again
+    monkeypatch.setenv("PROMPTWORK_AUTO_CALIBRATE", "0")
+    monkeypatch.setattr(local_layout, "_load", lambda: 2.0)
+    calibrate(SHA, fake_timer({"2x1": [3.0, 3.0]}), [TWO_WORKERS], today=DAY)
+    monkeypatch.setattr(local_layout, "_load", lambda: 0.1)
+    assert resolve().layout == TWO_WORKERS  # without auto-calibration the stored one is used

@@ -194,14 +194,32 @@ def resolve_layout(
         return LayoutChoice(Layout(1, threads), "option", "n_threads option")
     digest = sha256()
     found, reason = stored_choice(digest)
-    if found is not None:
+    # A calibration timed while other work kept the cores busy is not kept for good: once the
+    # machine is quiet, the first batched run (auto-calibration on) times the layouts again.
+    if found is not None and not (auto_calibrate_enabled() and _stored_busy(digest)
+                                  and not _busy_now()):
         return found
     if not auto_calibrate_enabled():
         return rule_choice(reason)
     try:
         return calibrate(digest)
     except ProviderError as exc:
-        return rule_choice(f"calibration failed: {exc.message}")
+        return found or rule_choice(f"calibration failed: {exc.message}")
+
+
+def _stored_busy(sha256: str) -> bool:
+    """Whether this model's stored calibration was timed on a busy machine."""
+    try:
+        entry = _read_all().get(calibration_key(sha256))
+    except (OSError, ValueError):
+        return False
+    load = entry.get("load") if isinstance(entry, dict) else None
+    return isinstance(load, int | float) and load >= BUSY_LOAD
+
+
+def _busy_now() -> bool:
+    load = _load()
+    return load is not None and load >= BUSY_LOAD
 
 
 def store(
