@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import socket
 import threading
 import time
@@ -116,3 +118,22 @@ def live(web_store: tuple[str, list[str]]) -> Iterator[LiveServer]:
     app = create_app(web_store[0], WebSettings(port=port))
     with LiveServer(app, "127.0.0.1", port) as server:
         yield server
+
+
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright (skips with a reason where either is missing).
+
+    Open it after the store is made: Playwright's sync API runs an event loop in this thread,
+    in which the synchronous ``evaluate()`` that makes a store refuses to run.
+    """
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("no chromium on this machine (.ci/run installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -5,7 +5,6 @@ request to a listening local server, on every page."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,23 +14,15 @@ from browser import request_counter
 from promptwork.web.app import create_app
 from promptwork.web.security import WebSettings
 
-from .conftest import LiveServer, free_port, make_store
+from .conftest import LiveServer, free_port, launched_chromium, make_store
 
 pytestmark = pytest.mark.server
 
 
 @pytest.fixture(scope="module")
 def chromium(trap_and_server: Any) -> Iterator[Any]:
-    # After the store is made: Playwright's sync API runs an event loop in this thread, in
-    # which the synchronous evaluate() that makes the store refuses to run.
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("no chromium on this machine (.ci/run installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+    with launched_chromium() as browser:  # after the store is made
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

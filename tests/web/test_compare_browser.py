@@ -5,7 +5,6 @@ running run follows its progress live and shows the results when it finishes."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +16,7 @@ from promptwork.web.app import create_app
 from promptwork.web.security import WebSettings
 from versionkit import TwoRuns, two_versions
 
-from .conftest import LiveServer, free_port
+from .conftest import LiveServer, free_port, launched_chromium
 
 pytestmark = pytest.mark.server
 
@@ -34,15 +33,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
 
 @pytest.fixture(scope="module")
 def chromium(served: Any) -> Iterator[Any]:
-    # After the store is made (Playwright's sync API runs an event loop in this thread).
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("no chromium on this machine (.ci/run installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+    with launched_chromium() as browser:  # after the store is made
         yield browser
-        browser.close()
 
 
 def test_compare_with_a_baseline(chromium: Any, served: tuple[LiveServer, TwoRuns]) -> None:

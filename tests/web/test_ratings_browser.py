@@ -4,7 +4,6 @@ digit score, a comment and a withdrawal; the judge agreement on the pages change
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +14,7 @@ from promptwork.store.ratings import run_ratings
 from promptwork.web.app import create_app
 from promptwork.web.security import WebSettings
 
-from .conftest import LiveServer, free_port
+from .conftest import LiveServer, free_port, launched_chromium
 from .judged import make_judged_store
 
 pytestmark = pytest.mark.server
@@ -33,15 +32,8 @@ def judged_server(tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="module")
 def chromium(judged_server: Any) -> Iterator[Any]:
-    # After the store is made: Playwright's sync API runs an event loop in this thread.
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("no chromium on this machine (.ci/run installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+    with launched_chromium() as browser:  # after the store is made
         yield browser
-        browser.close()
 
 
 def test_rate_with_the_keyboard_and_see_the_judge_agreement_change(
