@@ -20,7 +20,7 @@ STORE_DIR = ".promptwork"
 BUSY_TIMEOUT_MS = 30_000
 #: The newest migration's revision id (tests check it matches the migrations folder). Knowing it
 #: lets an up-to-date store open without importing Alembic (~70 ms of start-up).
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0011"
 
 
 def default_url(folder: str | Path) -> str:

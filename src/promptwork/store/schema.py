@@ -117,3 +117,13 @@ cache_entries = Table(
     Column("value", Text, nullable=False),  # JSON text, never pickle
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+hook_events = Table(
+    "hook_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(64), nullable=False),  # run.finished, label.moved, ...
+    Column("payload", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)  # the outbox of events for webhooks (migration 0010); delivery is promptwork.hooks' job
+Index("ix_hook_events_kind", hook_events.c.kind, hook_events.c.id)
