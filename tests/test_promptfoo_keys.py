@@ -37,10 +37,10 @@ TOP: dict[str, tuple[Any, bool]] = {
     "derivedMetrics": ([{"name": "r", "value": "a / 2"}], True),
     "assertionTemplates": ({"t": {"type": "contains", "value": "x"}}, True),
     "env": ({"OPENAI_API_KEY": "x"}, True),              # set for the run (test_suiteenv.py)
-    "extensions": (["file://hooks.py:hook"], False),
-    "nunjucksFilters": ({"up": "file://up.js"}, False),
+    "extensions": (["file://t.py:fn"], True),    # hooks: tests/test_extensions.py
+    "nunjucksFilters": ({"up": "file://up.js"}, True),  # tests/test_suitefilters.py
     "scenarios": ([{"config": [{"vars": {}}], "tests": [{}]}], True),  # test_scenarios.py
-    "commandLineOptions": ({"maxConcurrency": 2}, False),
+    "commandLineOptions": ({"maxConcurrency": 2}, True),  # tests/test_cmdoptions.py
     "redteam": ({"plugins": []}, False),
     "tracing": ({"enabled": True}, False),
     "writeLatestResults": (True, False),
@@ -69,7 +69,7 @@ OPTIONS: dict[str, tuple[Any, bool]] = {
     "rubricPrompt": ("Grade: {{ output }}", True),
     "disableVarExpansion": (True, True),
     "disableConversationVar": (True, True),      # there is no _conversation var to disable
-    "transformVars": ("vars", False),
+    "transformVars": ("{ ...vars }", True),      # tests/datasets/test_transformvars.py
     "postprocess": ("output", False),
 }
 
@@ -108,7 +108,7 @@ EVALUATE: dict[str, tuple[Any, bool]] = {
     "cache": (False, True),
     "timeoutMs": (1000, True),
     "showProgressBar": (True, True),  # display only
-    "maxEvalTimeMs": (1000, False),
+    "maxEvalTimeMs": (1000, True),               # tests/test_limits_time.py
     "generateSuggestions": (True, False),
 }
 
@@ -155,6 +155,7 @@ def test_each_documented_key_is_accepted_or_refused_by_name(
     tmp_path: Path, section: str, key: str, value: Any, accepted: bool
 ) -> None:
     (tmp_path / "t.py").write_text("def fn(output, context):\n    return output\n")
+    (tmp_path / "up.js").write_text("module.exports = (s) => s.toUpperCase();\n")
     path = tmp_path / "promptfooconfig.yaml"
     path.write_text(yaml.safe_dump(suite_with(section, key, value), sort_keys=False),
                     encoding="utf-8")

@@ -60,7 +60,7 @@ def test_targets_and_providers_together_are_refused(tmp_path: Path) -> None:
     ("{provider: {id: echo, config: 3}}", "'config' must be a mapping"),
     ("{storeOutputAs: 'not a name'}", "'storeOutputAs' must be a variable name"),
     ("{prefix: [1]}", "'prefix' must be text"),
-    ("{transformVars: 'vars'}", "'transformVars' (code that rewrites the vars) is not supported"),
+    ("{transformVars: 3}", "'transformVars' must be JavaScript code or a file://path.py"),
     ("{runSeriallly: true}", "unknown test option 'runSeriallly' (did you mean 'runSerially'?)"),
 ])
 def test_grading_and_test_options_are_checked_at_load(

@@ -4,6 +4,14 @@ call budgets (figures in bench/README.md; summary: bench/optimize/summary.py).
 Usage:
   .venv/bin/python bench/optimize/run.py [--tasks sentiment,antonyms,...] [--budgets 300,1000]
       [--seeds 0,1,2] [--methods promptwork,bfsrs,mipro,gepa,server-seed] [--out FILE]
+  .venv/bin/python bench/optimize/run.py --matched-to mipro --budgets 1000 --seeds 0,1,2
+      --out bench/optimize/results-matched.jsonl
+
+``--matched-to PEER`` runs promptwork only, once per (task, seed) that PEER finished at the
+given budget in --from (results.jsonl), with ``--budget`` = PEER's search calls on that run
++ the test report's reserve (2 x the test split), so that promptwork's search gets exactly the
+calls PEER's search used. Its records carry ``method: promptwork-matched``, ``budget`` = the
+peer's budget they are matched at, ``command_budget`` and ``matched_calls``.
 
 Per task and seed: 100 training and 50 validation examples drawn (with the seed) from the task's
 ``induce`` pool, and the task's 100 ``execute`` examples as the test split, never seen by any
@@ -108,6 +116,22 @@ def write_suite(data: dict[str, Any]) -> Path:
     return folder
 
 
+REPORT_RESERVE = 2 * 100  # the optimizer reserves 2 x the test split for the test report
+
+
+def matched_plan(source: Path, peer: str, budgets: list[int], tasks: list[str],
+                 seeds: list[int]) -> list[tuple[str, int, int, int]]:
+    """(task, peer budget, seed, peer search calls) for each run of ``peer`` in ``source``,
+    seed-major so that a partial run covers every task at the first seeds."""
+    found = {}
+    for line in source.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line) if line.strip() else None
+        if r and r["method"] == peer and r.get("test_best") and r.get("search_calls"):
+            found[(r["task"], r["budget"], r["seed"])] = int(r["search_calls"])
+    return [(t, b, s, found[(t, b, s)]) for s in seeds for b in budgets for t in tasks
+            if (t, b, s) in found]
+
+
 def run_promptwork(folder: Path, budget: int, seed: int) -> dict[str, Any]:
     from promptwork.optimizer import optimize
 
@@ -117,6 +141,7 @@ def run_promptwork(folder: Path, budget: int, seed: int) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     return {
         "search_calls": result.budget["used"], "proposer_calls": result.budget["proposer_calls"],
+        "search_limit": result.budget.get("search_limit"), "report_calls": result.report_calls,
         "seconds": round(seconds, 1),
         "test_best": [int(s.passed) for s in result.scores["best"]],
         "test_seed": [int(s.passed) for s in result.scores["seed"]],
@@ -215,8 +240,14 @@ def main() -> None:
     ap.add_argument("--methods", default="promptwork,bfsrs,mipro,gepa")
     ap.add_argument("--out", default=str(HERE / "results.jsonl"))
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per DSPy run")
+    ap.add_argument("--matched-to", help="run promptwork at each run's search calls of this peer")
+    ap.add_argument("--from", dest="source", default=str(HERE / "results.jsonl"),
+                    help="where --matched-to reads the peer's runs")
     args = ap.parse_args()
     out = Path(args.out)
+    if args.matched_to:
+        run_matched(args, out)
+        return
     finished = done(out)
     methods = args.methods.split(",")
     plan = [(t, int(b), int(s), m) for t in args.tasks.split(",") for b in args.budgets.split(",")
@@ -245,6 +276,30 @@ def main() -> None:
                   flush=True)
             with out.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
+
+
+def run_matched(args: argparse.Namespace, out: Path) -> None:
+    """promptwork at the peer's search calls, run by run (see the module docstring)."""
+    finished = done(out)
+    plan = matched_plan(Path(args.source), args.matched_to,
+                        [int(b) for b in args.budgets.split(",")], args.tasks.split(","),
+                        [int(s) for s in args.seeds.split(",")])
+    plan = [p for p in plan if (p[0], p[1], p[2], "promptwork-matched") not in finished]
+    print(f"{len(plan)} matched runs to do ({len(finished)} already in {out})", flush=True)
+    for task, peer_budget, seed, calls in plan:
+        folder = write_suite(task_data(task, seed))
+        budget = calls + REPORT_RESERVE
+        print(f"{task} seed {seed}: promptwork at {calls} search calls ({args.matched_to} at "
+              f"{peer_budget}), --budget {budget} ...", flush=True)
+        record = run_promptwork(folder, budget, seed)
+        record = {"task": task, "budget": peer_budget, "seed": seed,
+                  "method": "promptwork-matched", "matched_to": args.matched_to,
+                  "matched_calls": calls, "command_budget": budget, **record}
+        acc = record["test_best"]
+        print(f"  -> test {sum(acc) / len(acc):.3f}, {record['search_calls']} of "
+              f"{record['search_limit']} search calls, {record['seconds']} s", flush=True)
+        with out.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
 
 
 @contextmanager

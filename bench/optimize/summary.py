@@ -1,6 +1,8 @@
 """Summarize bench/optimize/results.jsonl as Markdown tables (mean +- sd over seeds).
 
-Usage: .venv/bin/python bench/optimize/summary.py [results.jsonl] [--seeds 3,4]
+Usage: .venv/bin/python bench/optimize/summary.py [results.jsonl ...] [--seeds 3,4]
+
+Several files are read as one (e.g. ``results.jsonl results-matched.jsonl``).
 
 ``--seeds`` keeps only those seeds' runs (e.g. to read runs added later as a sample of their own).
 
@@ -9,6 +11,9 @@ sd over the seeds that finished), task-model calls used by the search, proposer 
 Then, per budget, the average over the tasks each method finished, promptwork against each peer
 (and against its previous version) on the same (task, seed) runs, and for promptwork each run's
 exact McNemar test against the seed prompt on the same 100 test examples.
+
+``promptwork-matched``: promptwork at each MIPROv2 run's search calls (``run.py --matched-to
+mipro``), shown in the table of the MIPROv2 budget it is matched to.
 
 ``promptwork-v0``: the optimizer up to commit 0e59d86, whose demos strategy bootstrapped demos
 only from examples without a reference (with references, every demo was a labelled one).
@@ -27,7 +32,8 @@ from promptwork.stats import compare_pass_fail, paired_bootstrap
 
 HERE = Path(__file__).resolve().parent
 PEERS = ("bfsrs", "mipro", "gepa")
-OURS = ("promptwork", "promptwork-v0")
+OURS = ("promptwork", "promptwork-v0", "promptwork-matched")
+MATCHED = "promptwork-matched"
 ORDER = ("seed", *OURS, *PEERS, "mipro-strict", "server-seed")
 
 
@@ -47,10 +53,11 @@ def paired(by: dict[tuple[str, int, str], list[dict[str, Any]]], tasks: list[str
     """promptwork against each peer on the same (task, seed) runs: the fair average when the
     peers did not run every task, with a paired bootstrap over those runs (each run's test
     accuracy one item) for whether the difference is more than seed-to-seed noise."""
-    for peer in (*OURS[1:], *PEERS):
+    pairs = [("promptwork", peer) for peer in (*OURS[1:], *PEERS)] + [(MATCHED, "mipro")]
+    for me, peer in pairs:
         ours, theirs, wins, ties, losses, where = [], [], 0, 0, 0, set()
         for task in tasks:
-            mine = {r["seed"]: r for r in by.get((task, budget, "promptwork"), [])
+            mine = {r["seed"]: r for r in by.get((task, budget, me), [])
                     if r.get("test_best")}
             for r in by.get((task, budget, peer), []):
                 if r.get("test_best") and r["seed"] in mine:
@@ -61,22 +68,50 @@ def paired(by: dict[tuple[str, int, str], list[dict[str, Any]]], tasks: list[str
                     where.add(task)
         if ours:
             diff = paired_bootstrap(theirs, ours)
-            print(f"- promptwork vs {peer} on the same {len(ours)} runs "
+            print(f"- {me} vs {peer} on the same {len(ours)} runs "
                   f"({', '.join(sorted(where))}): {statistics.mean(ours):.1f} vs "
                   f"{statistics.mean(theirs):.1f} "
-                  f"(promptwork higher in {wins}, equal in {ties}, lower in {losses}; "
+                  f"({me} higher in {wins}, equal in {ties}, lower in {losses}; "
                   f"difference {diff.mean_diff:+.1f} points, 95% CI {diff.low:+.1f} to "
                   f"{diff.high:+.1f}, paired bootstrap p={diff.p_value:.2g})")
 
 
+def matched_table(by: dict[tuple[str, int, str], list[dict[str, Any]]], tasks: list[str],
+                  budget: int) -> None:
+    """promptwork at MIPROv2's search calls, per task, on the seeds both ran: calls each search
+    used (promptwork's limit is MIPROv2's count on that run) and test accuracy."""
+    rows = []
+    for task in tasks:
+        mine = {r["seed"]: r for r in by.get((task, budget, MATCHED), []) if r.get("test_best")}
+        theirs = {r["seed"]: r for r in by.get((task, budget, "mipro"), []) if r.get("test_best")}
+        seeds = sorted(mine.keys() & theirs.keys())
+        if seeds:
+            rows.append((task, seeds, [mine[s] for s in seeds], [theirs[s] for s in seeds]))
+    if not rows:
+        return
+    print(f"\n### Matched calls: promptwork at MIPROv2's search calls (MIPROv2 budget {budget})\n")
+    print("| task | seeds | MIPROv2 search calls | promptwork search calls (of limit) | "
+          "seed prompt | MIPROv2 test % | promptwork test % | s per promptwork run |")
+    print("|---|---|---|---|---|---|---|---|")
+    for task, seeds, ours, peer in rows:
+        print(f"| {task} | {','.join(map(str, seeds))} | "
+              f"{statistics.mean(r['search_calls'] for r in peer):.0f} | "
+              f"{statistics.mean(r['search_calls'] for r in ours):.0f} "
+              f"(of {statistics.mean(r['search_limit'] for r in ours):.0f}) | "
+              f"{statistics.mean(acc(r['test_seed']) for r in ours):.1f} | "
+              f"{fmt([acc(r['test_best']) for r in peer])} | "
+              f"{fmt([acc(r['test_best']) for r in ours])} | "
+              f"{statistics.mean(r['seconds'] for r in ours):.0f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="Summarize the optimize benchmark's results.")
-    ap.add_argument("results", nargs="?", type=Path, default=HERE / "results.jsonl")
+    ap.add_argument("results", nargs="*", type=Path, default=[HERE / "results.jsonl"])
     ap.add_argument("--seeds", help="comma-separated seeds to keep (default: all)")
     args = ap.parse_args()
     keep = None if args.seeds is None else {int(s) for s in args.seeds.split(",")}
-    records = [json.loads(ln) for ln in args.results.read_text(encoding="utf-8").splitlines()
-               if ln.strip()]
+    records = [json.loads(ln) for path in args.results
+               for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
     records = [r for r in records if keep is None or r["seed"] in keep]
     by: dict[tuple[str, int, str], list[dict[str, Any]]] = defaultdict(list)
     seeded: set[tuple[str, int, int]] = set()
@@ -117,6 +152,7 @@ def main() -> None:
             means.append(f"{statistics.mean(per_task):.1f} ({len(per_task)} tasks)"
                          if per_task else "-")
         print("| **mean over the tasks each method finished** | " + " | ".join(means) + " |")
+        matched_table(by, tasks, budget)
         print()
         paired(by, tasks, budget)
         print()

@@ -57,12 +57,15 @@ def cache_key(provider: Provider, prompt: RenderedPrompt, params: Params, repeat
 
     Each repeat of a cell is its own sample, so repeats after the first get their own keys.
     """
+    identity = provider.cache_identity()
     payload: dict[str, Any] = {
-        "identity": provider.cache_identity(),
+        "identity": identity,
         "params": params.given(),
         "messages": prompt.to_list(),
         "plain": prompt.plain,
     }
+    if identity.get("reads_vars") and prompt.vars is not None:  # the answer may depend on them
+        payload["vars"] = json.loads(json.dumps(dict(prompt.vars), default=str))
     if repeat:
         payload["repeat"] = repeat
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -7,11 +7,17 @@ of kind ``limit``, which the runner does not store, so the run stops and ``--res
 later. A call's cost is known only once it has answered, so ``max_cost`` stops the run as soon
 as the spent cost reaches it: the calls already in flight then (at most the concurrency) may
 take it a little past the limit.
+
+A time limit (the suite's ``evaluateOptions.maxEvalTimeMs``, promptfoo's whole-evaluation time
+limit) works the same way: once that much time has passed since the run began, no further request
+is sent; the calls in flight finish, and the cells not yet answered stay undone (the run is
+interrupted and ``--resume`` finishes it), where promptfoo would mark them as errors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,14 +40,19 @@ class Limits:
     Attributes:
         max_calls: Most model requests (cache hits are free; retries count).
         max_cost: Most US dollars spent (stops once reached; see the module).
+        max_time_s: Most seconds from the start of the run to the last request sent.
+        time_source: What set ``max_time_s``, for the message saying why the run stopped.
     """
 
     max_calls: int | None = None
     max_cost: float | None = None
+    max_time_s: float | None = None
+    time_source: str = "evaluateOptions.maxEvalTimeMs"
 
     @property
     def any(self) -> bool:
-        return self.max_calls is not None or self.max_cost is not None
+        return (self.max_calls is not None or self.max_cost is not None
+                or self.max_time_s is not None)
 
 
 def provider_price(provider: Provider) -> Price | None:
@@ -68,11 +79,13 @@ class RunLimits:
         stopped: Why the run stopped (``None`` while it goes on).
     """
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic):
         self.limits = limits
         self.calls = 0
         self.cost = 0.0
         self.stopped: str | None = None
+        self._clock = clock
+        self._start = clock()
 
     def check_prices(self, providers: Sequence[Provider]) -> None:
         """Refuse ``max_cost`` when a provider's price is unknown (before any call).
@@ -99,6 +112,10 @@ class RunLimits:
             return 0
         if limits.max_cost is not None and self.cost >= limits.max_cost:
             self.stopped = f"--max-cost {limits.max_cost:g} reached (${self.cost:.4f} spent)"
+            return 0
+        if limits.max_time_s is not None and self._clock() - self._start >= limits.max_time_s:
+            self.stopped = (f"{limits.time_source} {limits.max_time_s * 1000:g} reached "
+                            f"({self.calls} request(s) sent)")
             return 0
         allowed = n
         if limits.max_calls is not None:

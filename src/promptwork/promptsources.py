@@ -2,6 +2,7 @@
 
 * ``file://prompts/*.txt`` (any glob, ``**`` included) is one prompt per matching file, in path
   order, each labelled by its path.
+* ``file://build.js[:fn]`` is a JavaScript prompt function (:mod:`promptwork.jsprompts`).
 * ``file://build.py:make_prompt`` is promptfoo's prompt function: called for every cell with one
   argument, ``{"vars": {...}, "provider": {"id": ..., "label": ...}}``, it returns the prompt as
   text or as a list of ``{role, content}`` chat messages. It is the user's own code and runs in
@@ -21,6 +22,7 @@ from typing import Any
 
 from promptwork.chatmessages import messages_from
 from promptwork.errors import ConfigError, TemplateError
+from promptwork.jsprompts import JS_SUFFIXES, TS_SUFFIXES, is_js_ref, js_prompt
 from promptwork.prompts import PromptTemplate, _Part, load_prompt
 from promptwork.templates import TemplateEngine
 from promptwork.types import RenderedPrompt
@@ -49,6 +51,8 @@ def load_prompts(
         rel = source[len("file://"):]
         if is_python_ref(source):
             return [_function_prompt(source, base, allow_outside)]
+        if is_js_ref(source, JS_SUFFIXES + TS_SUFFIXES):  # promptfoo's JS prompt functions
+            return [js_prompt(source, base, allow_outside)]
         if _GLOB_CHARS.search(rel):
             return [load_prompt("file://" + match, base, engine, allow_outside)
                     for match in _matches(rel, base, source)]

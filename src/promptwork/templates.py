@@ -55,10 +55,15 @@ _COMPILED_LOCK = threading.Lock()
 class TemplateEngine:
     """Compiles and renders templates under fixed :class:`RenderLimits`."""
 
-    def __init__(self, limits: RenderLimits | None = None):
+    def __init__(self, limits: RenderLimits | None = None,
+                 filters: Mapping[str, tuple[Any, Any]] | None = None):
+        """``filters``: extra filters by name, each ``(identity, function)`` (the suite's
+        ``nunjucksFilters``); templates compiled with them are cached under their identities."""
         self.limits = limits or RenderLimits()
         self.env = LimitedEnvironment(self.limits)
         self._builtin_names = frozenset(self.env.globals)
+        self._filters = tuple(sorted((name, ident) for name, (ident, _) in (filters or {}).items()))
+        self.env.filters.update({name: fn for name, (_, fn) in (filters or {}).items()})
 
     def compile(
         self, source: str, path: str | None = None, first_line: int = 1, *, one_line: bool = False
@@ -72,7 +77,7 @@ class TemplateEngine:
             one_line: The whole source sits on ``first_line`` (a JSON string with ``\\n``
                 escapes); every error then points at that line.
         """
-        key = (self.limits, source, path, first_line, one_line)
+        key = (self.limits, self._filters, source, path, first_line, one_line)
         with _COMPILED_LOCK:
             known = _COMPILED.get(key)
             if known is not None:

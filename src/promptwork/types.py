@@ -55,6 +55,9 @@ class RenderedPrompt:
 
     messages: tuple[Message, ...]
     plain: bool = False
+    #: The test's vars it was rendered with, for providers that are handed them (promptfoo's
+    #: ``context.vars`` of ``file://provider.py``); part of the cache key only for those.
+    vars: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @classmethod
     def from_text(cls, text: str) -> RenderedPrompt:

@@ -177,8 +177,8 @@ def test_unsupported_file_types(tmp_path: Path) -> None:
     assert "unsupported test file type '.xlsx'" in error("t.xlsx", tmp_path).message
     write(tmp_path / "gen.py", "")
     assert "gen.py has no function 'generate_tests'" in error("gen.py", tmp_path).message
-    write(tmp_path / "gen.js", "")
-    assert "JavaScript test generators (gen.js) cannot run" in error("gen.js", tmp_path).message
+    write(tmp_path / "gen.ts", "")
+    assert "ES-module test generators (gen.ts) cannot run" in error("gen.ts", tmp_path).message
 
 
 def test_outside_paths_refused_unless_allowed(tmp_path: Path) -> None:

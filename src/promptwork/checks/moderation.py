@@ -15,27 +15,29 @@ made or fails is no verdict, never a failed check: without the key (looked up wh
 since promptwork's key file may hold it), or on an HTTP error or timeout, it raises a
 :class:`~promptwork.errors.ProviderError`, so the cell becomes a ``grader`` error, like a failed
 grading-model call: counted apart from failed checks, out of the pass rate, and graded again by
-``--resume`` once the key is set. Moderation calls are neither cached nor retried (they do not go
-through :class:`promptwork.calls.ModelCaller`, which wraps completion providers).
+``--resume`` once the key is set.
+
+The call itself is made by :class:`promptwork.providers.openai_moderation.ModerationProvider`
+through the run's grader (:class:`promptwork.grading.TestGrader`), so it goes through the call
+cache and the retry policy like every other model call: the same text moderated again by the same
+model at the same endpoint is answered from the cache, and rate limits, server errors, timeouts
+and dropped connections are retried. Without a grader (a check run on its own), it is retried
+but not cached.
 """
 
 from __future__ import annotations
 
-import os
+import json
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from promptwork.checks.base import CheckContext, CheckResult, CheckSpec, outcome
+from promptwork.checks.base import CheckContext, CheckResult, CheckSpec, Grader, outcome
 from promptwork.errors import ProviderError
-from promptwork.secrets import Secrets, redact
+from promptwork.providers.openai_moderation import CONFIG_KEYS, DEFAULT_MODEL
+from promptwork.types import Params, RenderedPrompt
 
 __all__ = ["DEFAULT_MODEL", "moderation", "spec_problem"]
 
-DEFAULT_MODEL = "omni-moderation-latest"
-DEFAULT_BASE = "https://api.openai.com/v1"
-TIMEOUT_S = 30.0
 _PREFIX = "openai:moderation"
 
 
@@ -66,6 +68,10 @@ def spec_problem(spec: CheckSpec) -> str | None:
     config = provider.get("config") if isinstance(provider, Mapping) else None
     if config is not None and not isinstance(config, Mapping):
         return "the moderation provider's 'config' must be a mapping"
+    unknown = [str(k) for k in (config or {}) if k not in CONFIG_KEYS]
+    if unknown:
+        return (f"the moderation provider's config key {unknown[0]!r} is not supported; it "
+                f"takes {', '.join(CONFIG_KEYS)} (the key itself through api_key_env)")
     base = (config or {}).get("base_url") or (config or {}).get("apiBaseUrl")
     if base is not None and not (isinstance(base, str) and base.startswith(("http://", "https://"))):
         return f"the moderation provider's base_url must be an http(s) URL, got {base!r}"
@@ -77,67 +83,40 @@ def _model(spec: CheckSpec) -> str:
     return ident[len(_PREFIX) + 1 :] if ident.startswith(_PREFIX + ":") else DEFAULT_MODEL
 
 
-def _kind(status: int) -> str:
-    if status == 429:
-        return "rate_limit"
-    if status in (401, 403):
-        return "auth"
-    if status >= 500:
-        return "server"
-    return "bad_request"
-
-
-def _config(spec: CheckSpec) -> Mapping[str, Any]:
+def _config(spec: CheckSpec) -> dict[str, Any]:
     provider = spec.config.get("provider")
     config = provider.get("config") if isinstance(provider, Mapping) else None
-    return config if isinstance(config, Mapping) else {}
+    return dict(config) if isinstance(config, Mapping) else {}
 
 
-async def _moderate(text: str, model: str, config: Mapping[str, Any]) -> Mapping[str, Any]:
-    secrets = Secrets()
-    key_var = str(config.get("api_key_env") or config.get("apiKeyEnvar") or "OPENAI_API_KEY")
-    key = secrets.get(key_var)
-    if not key:  # no verdict: a grader error (see the module doc), never a failed check
-        raise ProviderError(
-            f"'moderation' calls OpenAI's moderation endpoint and needs {key_var} "
-            "(in the environment or promptwork's key file); set it and resume the run",
-            kind="auth",
-        )
-    configured = config.get("base_url") or config.get("apiBaseUrl")
-    base = str(configured or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE).rstrip("/")
+async def _moderate(text: str, model: str, config: dict[str, Any],
+                    grader: Grader | None) -> Mapping[str, Any]:
+    """The endpoint's result for ``text``, through the grader (cache and retries)."""
+    ident = f"{_PREFIX}:{model}"
+    if grader is not None:
+        answer = await grader(text, {"id": ident, "config": config})
+    else:
+        from promptwork.calls import CallPolicy, ModelCaller
+        from promptwork.providers.openai_moderation import create
+
+        caller = ModelCaller(create(ident, f"moderation:{model}", config, None), None,
+                             CallPolicy())
+        outcome = await caller.call(RenderedPrompt.from_text(text), Params())
+        if isinstance(outcome, ProviderError):
+            raise outcome
+        answer = outcome.text
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
-            response = await client.post(
-                f"{base}/moderations",
-                json={"model": model, "input": text},
-                headers={"Authorization": f"Bearer {key}"},
-            )
-    except httpx.TimeoutException:
-        raise ProviderError("moderation call timed out", kind="timeout") from None
-    except httpx.HTTPError as exc:
-        raise ProviderError(redact(f"moderation call failed: {exc}", secrets),
-                            kind="connection") from None
-    if response.status_code != 200:
-        raise ProviderError(
-            redact(f"moderation call failed: {response.text[:300]}", secrets),
-            kind=_kind(response.status_code),
-            status=response.status_code,
-        )
-    try:
-        data = response.json()
-        result = data["results"][0]
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise ProviderError("moderation response has no results", kind="invalid_response",
-                            status=200) from None
+        result = json.loads(answer)
+    except ValueError:
+        result = None
     if not isinstance(result, Mapping):
-        raise ProviderError("moderation response has no results", kind="invalid_response",
-                            status=200)
+        raise ProviderError("moderation answer is not a JSON result", kind="invalid_response")
     return result
 
 
 async def moderation(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     """No moderation category (of those listed in the value, if any) is flagged."""
-    result = await _moderate(ctx.output, _model(spec), _config(spec))
+    result = await _moderate(ctx.output, _model(spec), _config(spec), ctx.grader)
     categories = result.get("categories")
     flags = categories if isinstance(categories, Mapping) else {}
     wanted = spec.value if isinstance(spec.value, list) else None

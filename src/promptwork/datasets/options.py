@@ -5,9 +5,10 @@ before any model call (a grading provider given as ``[1, 2]`` used to let the wh
 and then fail in the grader). Acted on: ``provider`` (the grading model of model-graded checks,
 in every form promptfoo accepts), ``transform``, ``prefix``/``suffix`` (text around the rendered
 prompt), ``storeOutputAs``, ``rubricPrompt`` and ``factuality`` (given to the test's model-graded
-checks that set none), ``disableVarExpansion``, ``metadata``. Accepted with no effect on results:
-``runSerially`` (a scheduling hint) and ``disableConversationVar`` (promptwork has no
-``_conversation`` var to disable). Refused: ``transformVars``, ``postprocess``.
+checks that set none), ``disableVarExpansion``, ``metadata``, ``transformVars``
+(:mod:`promptwork.datasets.transformvars`). Accepted with no effect on results: ``runSerially``
+(a scheduling hint) and ``disableConversationVar`` (promptwork has no ``_conversation`` var to
+disable). Refused: ``postprocess``.
 """
 
 from __future__ import annotations
@@ -23,12 +24,10 @@ from promptwork.yamlfile import did_you_mean
 #: Test option keys promptwork acts on (or accepts, see the module docs).
 OPTION_KEYS = (
     "provider", "transform", "prefix", "suffix", "storeOutputAs", "rubricPrompt", "factuality",
-    "disableVarExpansion", "disableConversationVar", "runSerially", "metadata",
+    "disableVarExpansion", "disableConversationVar", "runSerially", "metadata", "transformVars",
 )
 #: promptfoo option keys refused by name, with what to do instead.
 REFUSED_OPTIONS = {
-    "transformVars": "'transformVars' (code that rewrites the vars) is not supported; compute "
-                     "the var with a file://vars.py:get_var function instead",
     "postprocess": "'postprocess' is promptfoo's old name for 'transform'; rename it 'transform'",
 }
 #: The kinds of grading provider promptfoo's ``{text:, embedding:, ...}`` map names.
@@ -119,4 +118,8 @@ def _value_problem(key: str, value: Any) -> str | None:
         return f"'factuality' must be a mapping of category scores, got {kind(value)}"
     if key == "transform" and not isinstance(value, str):
         return f"'transform' must be code or a file:// path, got {kind(value)}"
+    if key == "transformVars":
+        from promptwork.datasets.transformvars import transform_vars_problem
+
+        return transform_vars_problem(value)
     return None

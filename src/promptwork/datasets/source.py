@@ -33,9 +33,12 @@ from promptwork.datasets.parse import (
     parse_test,
     prefixed,
 )
+from promptwork.datasets.transformvars import KEY as TRANSFORM_VARS
+from promptwork.datasets.transformvars import VarsTransformer
 from promptwork.datasets.varfiles import VarsFiles
 from promptwork.datasets.varrefs import VarFunctions, file_value, has_template, render_refs
 from promptwork.errors import ConfigError
+from promptwork.jsprompts import TS_SUFFIXES, is_js_ref, run_js_generator
 from promptwork.templates import TemplateEngine
 from promptwork.userfunc import FunctionLoader, is_python_ref, split_ref
 from promptwork.yamlfile import did_you_mean
@@ -60,6 +63,13 @@ class Generator:
     def generate(self, loader: FunctionLoader, cache: dict[str, CheckSpec]) -> list[Test]:
         if self.tests is not None:
             return self.tests
+        if is_js_ref(self.ref):  # JavaScript, in the embedded V8 (promptwork.jsprompts)
+            try:
+                made = run_js_generator(self.ref, self.config, loader.base_dir,
+                                        loader.allow_outside)
+            except ConfigError as exc:
+                raise self.where.error((), exc.message) from None
+            return self._parsed(made, cache)
         try:
             fn = loader.function(self.ref, "generate_tests", "test generator")
         except ConfigError as exc:
@@ -68,6 +78,9 @@ class Generator:
             made = fn(dict(self.config)) if self.config is not None else fn()
         except Exception as exc:
             raise self.where.error((), f"{self.ref} raised {type(exc).__name__}: {exc}") from None
+        return self._parsed(made, cache)
+
+    def _parsed(self, made: Any, cache: dict[str, CheckSpec]) -> list[Test]:
         if not isinstance(made, list):
             raise self.where.error((), f"{self.ref} must return a list of tests, "
                                        f"got {kind(made)}")
@@ -123,6 +136,7 @@ class TestSource:
         self.engine = engine or TemplateEngine()
         self.loader = FunctionLoader(self.base_dir, allow_outside)
         self.functions = VarFunctions(self.loader, prompt)
+        self.vars_transformer = VarsTransformer(self.loader, self.resolve)
         self.allow_outside = allow_outside
         self._base = self.base_dir.resolve()
         self.vars_files = VarsFiles(self.base_dir, self.base_dir, allow_outside)
@@ -165,6 +179,7 @@ class TestSource:
         default = self._default
         index = 0
         stored: set[str] = set()  # names storeOutputAs gives later tests (known at run time)
+        ordinal = -1  # each test's place before expansion (transformVars' context.uuid)
         for entry in self._entries:
             inline = isinstance(entry, Test | Generator)
             if isinstance(entry, Test):
@@ -177,7 +192,12 @@ class TestSource:
                 options = merged_options(test, default)
                 variables = merged_vars(test, default)
                 load = test.var_files or default.var_files
-                if (test.var_lists or default.var_lists) and expanding(options):
+                lists = test.var_lists or default.var_lists
+                ordinal += 1
+                if options.get(TRANSFORM_VARS) is not None:
+                    variables = self._transform_vars(variables, options, test, ordinal)
+                    load = lists = True
+                if lists and expanding(options):
                     for combo, picks in combinations(variables, test.where):
                         refs = self._templated(combo, test, inline)
                         if load:
@@ -194,6 +214,17 @@ class TestSource:
                     yield _deferring(make_case(index, test, default, variables, options), late)
                     index += 1
                     _note_stored(options, stored)
+
+    def _transform_vars(
+        self, variables: dict[str, Any], options: Mapping[str, Any], test: Test, ordinal: int
+    ) -> dict[str, Any]:
+        """promptfoo's ``transformVars`` (the test's, else ``defaultTest``'s) on the vars."""
+        own = TRANSFORM_VARS in test.options
+        where = test.where if own else self._default.where
+        try:
+            return self.vars_transformer.apply(str(options[TRANSFORM_VARS]), variables, ordinal)
+        except ConfigError as exc:
+            raise where.error(("options", TRANSFORM_VARS), exc.message) from None
 
     def files(self) -> list[Path]:
         """Data files and ``file://`` var files referenced by the suite, in order (resolved).
@@ -236,7 +267,11 @@ class TestSource:
     def _add_files(self, ref: str, config: Any, key: PathKey) -> None:
         where = self._suite_where(key, "")
         raw = ref[len("file://"):] if ref.startswith("file://") else ref
-        if is_python_ref("file://" + raw):
+        if is_js_ref("file://" + raw, TS_SUFFIXES):
+            raise where.error((), f"TypeScript and ES-module test generators ({raw}) cannot run "
+                                  "here; write it as CommonJS JavaScript (file://gen.js, "
+                                  "module.exports) or in Python (file://gen.py:fn)")
+        if is_python_ref("file://" + raw) or is_js_ref("file://" + raw):
             path, _ = split_ref(raw, "")
             try:
                 full = self.resolve(path, "test generator")
@@ -331,8 +366,9 @@ class TestSource:
                 suffix = p.suffix.lower()
                 if suffix in _JS_GENERATORS:
                     raise ConfigError(
-                        f"JavaScript test generators ({p.name}) cannot run here; write the "
-                        "generator in Python (file://gen.py:fn) or the tests to a .jsonl file"
+                        f"TypeScript and ES-module test generators ({p.name}) cannot run here; "
+                        "write it as CommonJS JavaScript (file://gen.js, module.exports) or in "
+                        "Python (file://gen.py:fn), or the tests to a .jsonl file"
                     )
                 if suffix not in FORMATS:
                     raise ConfigError(

@@ -400,7 +400,11 @@ def create_flavored(
 
 
 def create_openai(model_id: str, rest: str, config: dict[str, Any], label: str | None) -> Provider:
-    """Factory for ``openai:[chat:|completion:]MODEL``."""
+    """Factory for ``openai:[chat:|completion:]MODEL`` (and ``openai:moderation[:MODEL]``)."""
+    from promptwork.providers import openai_moderation
+
+    if openai_moderation.is_moderation(rest):
+        return openai_moderation.create(model_id, rest, config, label)
     return _create(FLAVORS["openai"], model_id, rest, config, label)
 
 

@@ -3,11 +3,13 @@
 promptfoo's contract: the file defines ``call_api(prompt, options, context)`` (or the function
 named after the colon), plain or ``async``. ``prompt`` is the rendered prompt as text (one user
 message is its text; chat turns are their JSON list), ``options`` is ``{"id", "config"}`` with the
-provider's config, and ``context`` is ``{"prompt": {"raw", "label"}, "vars": {}}`` (promptwork
-does not pass the test's variables to providers). It returns a mapping with ``output`` (text;
-anything else is sent on as JSON), and optionally ``tokenUsage`` (``prompt``, ``completion``,
-``total``), ``cost`` and ``error``. An ``error``, an exception or a malformed return value is a
-failed call (an error on the cell), never an answer.
+provider's config, and ``context`` is ``{"prompt": {"raw", "label"}, "vars": {...}}`` with the
+cell's variables (those the prompt was rendered with; ``{}`` for a call made outside a suite's
+test, e.g. by ``promptwork run`` or the optimizer). Since the answer may depend on a variable the
+prompt does not show, the vars are part of such a provider's cache key. It returns a mapping
+with ``output`` (text; anything else is sent on as JSON), and optionally ``tokenUsage``
+(``prompt``, ``completion``, ``total``), ``cost`` and ``error``. An ``error``, an exception or a
+malformed return value is a failed call (an error on the cell), never an answer.
 
 The file is loaded when the provider is created, so a missing file or function, or a syntax
 error, is reported before any model call. In a suite the path is resolved against the suite's
@@ -176,7 +178,7 @@ class PythonFileProvider(Provider):
 
     def cache_identity(self) -> dict[str, Any]:
         return {"provider": "file", "function": split_reference(self.id)[1],
-                "sha256": self._digest, "config": self.config}
+                "sha256": self._digest, "config": self.config, "reads_vars": True}
 
     def describe(self) -> dict[str, Any]:
         return {"provider": self.id, "function": split_reference(self.id)[1],
@@ -185,7 +187,8 @@ class PythonFileProvider(Provider):
     async def _call(self, prompt: RenderedPrompt, params: Params) -> Any:
         text = prompt_text(prompt)
         options = {"id": self.label, "config": {**self.config, **params.given()}}
-        context = {"prompt": {"raw": text, "label": self.label}, "vars": {}}
+        context = {"prompt": {"raw": text, "label": self.label},
+                   "vars": dict(prompt.vars) if prompt.vars is not None else {}}
         if inspect.iscoroutinefunction(self._func):
             return await self._func(text, options, context)
         result = await asyncio.to_thread(self._func, text, options, context)

@@ -1,1 +1,1 @@
-module.exports = () => [];
+module.exports = () => [{ vars: {}, assert: [{ type: "contains", value: "x" }] }];
