@@ -1,7 +1,10 @@
-"""Embedded model at the machine's limit: `promptwork eval` (batched) vs a plain
-`Llama.create_completion` loop over the same prompts, in one process, interleaved rounds.
+"""Embedded model at the machine's limit: `promptwork eval` (batched, batch invariant: the
+default), `promptwork eval --fast-decoding` (the opt-in: stock kernels and shared batches in
+worker processes of its own) and a plain `Llama.create_completion` loop over the same prompts,
+in one process, interleaved rounds (`--no-fast` leaves the fast side out).
 
 Usage: .venv/bin/python bench/embedded/run.py [--rounds 3] [--variants short,one,long,answers]
+       .venv/bin/python bench/embedded/run.py --prefill-ab [--rounds 3]
 
 Variants (Gemma 3 270M, temperature 0):
   short    3 templates x 100 sentiment cases, max_tokens 3   (the issue's main workload)
@@ -124,13 +127,15 @@ def run_plain(llm: Any, v: dict[str, Any]) -> list[str]:
             for p in plain_prompts(v)]
 
 
-def run_pw(folder: Path, sequential: bool = False) -> tuple[list[str], list[bool]]:
+def run_pw(folder: Path, sequential: bool = False,
+           fast: bool = False) -> tuple[list[str], list[bool]]:
     import promptwork as pw
     from promptwork.runner import RunConfig
 
     # The store persists across rounds like a user's does (its creation is set-up, as the model
     # load is); the cache is off, so every round calls the model for every cell.
-    run = pw.evaluate(folder, config=RunConfig(use_cache=False, sequential=sequential))
+    run = pw.evaluate(folder, config=RunConfig(use_cache=False, sequential=sequential,
+                                               fast_decoding=fast))
     rows = sorted(run.rows(), key=lambda r: (r["prompt_idx"], r["test_idx"]))
     return [r["output"] or "" for r in rows], [bool(r["success"]) for r in rows]
 
@@ -175,6 +180,52 @@ def rss_child(kind: str, folder: Path, variant: str) -> str:
     return f"{own} MB" + (f" + worker processes up to {kids} MB each" if float(kids) > 0 else "")
 
 
+def prefill_ab(rounds: int) -> None:
+    """The batch-invariant decoder as it is (new prompts decoded together where that keeps a lone
+    decode's arithmetic) vs each new prompt in its own ``llama_decode`` calls (before): the short
+    variant's 300 prompts in one group, width 16, 1 thread (the thread count of the default
+    layout's workers here), interleaved rounds after a warm-up, and the answers and logprobs of
+    both compared bit for bit with the reference (each prompt alone, empty cache)."""
+    from promptwork.providers.local import LocalProvider
+    from promptwork.providers.local_batch import STREAM_CELLS, BatchDecoder, Request, seed_for
+    from promptwork.providers.local_models import POOL
+    from promptwork.types import Params
+
+    class Apart(BatchDecoder):
+        def _prefill(self, new: Any) -> Any:
+            for s, slot in new.items():
+                idx = self._decode_run(slot.feed, slot.pos, s, logits=True)
+                slot.pos += len(slot.feed)
+                yield s, idx
+
+    v = VARIANTS["short"]
+    provider = LocalProvider("local:gemma3-270m", "gemma3-270m", {"n_threads": 1, "workers": 1})
+    llama = provider.model.llama
+    params = Params(temperature=0, max_tokens=v["max_tokens"], stop=v["stop"], logprobs=True)
+    reqs = [Request(tokens=llama.tokenize(t.encode(), special=True), params=params,
+                    max_tokens=v["max_tokens"], stops=tuple(v["stop"]), seed=seed_for(t, params))
+            for t in plain_prompts(v)]
+    lone = provider._decoding().lone()
+    ref = POOL.call(lambda: [(r.tokens, r.logprobs) for r in (lone.run([q])[0] for q in reqs)])
+    decoders = {"prompts together": BatchDecoder(llama, 16, STREAM_CELLS, 1),
+                "prompts apart": Apart(llama, 16, STREAM_CELLS, 1)}
+    times: dict[str, list[float]] = {name: [] for name in decoders}
+    same: dict[str, int] = {}
+    for _ in range(rounds + 1):  # the first round is a warm-up
+        for name, dec in decoders.items():
+            t = time.perf_counter()
+            got = POOL.call(dec.run, reqs)
+            times[name].append(time.perf_counter() - t)
+            same[name] = sum(a == (r.tokens, r.logprobs) for a, r in zip(ref, got, strict=True))
+    print(f"[prefill] 300 prompts in one group, width 16, 1 thread, {rounds} rounds")
+    for name, ts in times.items():
+        ts = ts[1:]
+        print(f"  {name:17s} min {min(ts):6.2f} s  median {statistics.median(ts):6.2f} s  "
+              f"max {max(ts):6.2f} s; bit-identical to the reference {same[name]}/{len(reqs)}")
+    for dec in decoders.values():
+        dec.close()
+
+
 def compare_workers(work: Path, rounds: int, threads: int) -> None:
     """The short variant with workers=1 (one process, all threads) and workers=cores."""
     import os as _os
@@ -207,8 +258,13 @@ def main() -> None:
     ap.add_argument("--rss-only", choices=["plain", "pw"])
     ap.add_argument("--folder")
     ap.add_argument("--time-plain", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--no-fast", action="store_true",
+                    help="leave out the opt-in fast decoding side (eval --fast-decoding)")
     ap.add_argument("--stock-plain", action="store_true",
                     help="also time the plain loop alone in a process with stock kernels")
+    ap.add_argument("--prefill-ab", action="store_true",
+                    help="Only time the batch-invariant decoder with new prompts decoded "
+                         "together vs apart (300 prompts, one group).")
     ap.add_argument("--compare-workers", action="store_true",
                     help="Only compare 1 process x all threads with 1 process per core x 1 thread "
                          "on the short variant.")
@@ -269,18 +325,26 @@ def main() -> None:
     if args.compare_workers:
         compare_workers(work, args.rounds, threads)
         return
+    if args.prefill_ab:
+        prefill_ab(args.rounds)
+        return
     for name in args.variants.split(","):
         v = VARIANTS[name]
         folder = work / name
         write_suite(folder, v)
         cells = 3 * v["n"]
         times: dict[str, list[float]] = {"plain loop": [], "promptwork eval": []}
+        if not args.no_fast:
+            times["eval --fast-decoding"] = []
         # One untimed run of each side first: one-time set-up (promptwork's batched context or
         # worker processes, the store's tables; the plain loop's first buffers) is excluded
         # like the model load.
         for _ in range(args.warmup):
             POOL.call(run_plain, llm, v)
             run_pw(folder)
+            if not args.no_fast:
+                run_pw(folder, fast=True)
+        fast: list[str] = []
         for _ in range(args.rounds):
             t = time.perf_counter()
             # On promptwork's decode thread, as the plain loop would run alone in its own
@@ -292,12 +356,18 @@ def main() -> None:
             t = time.perf_counter()
             ours, verdicts = run_pw(folder)
             times["promptwork eval"].append(time.perf_counter() - t)
+            if not args.no_fast:
+                t = time.perf_counter()
+                fast, _ = run_pw(folder, fast=True)
+                times["eval --fast-decoding"].append(time.perf_counter() - t)
         print(f"\n[{name}] {cells} cells (max_tokens {v['max_tokens']}), {args.rounds} rounds")
         for side, ts in times.items():
-            print(f"  {side:16s} min {min(ts):7.2f} s  median {statistics.median(ts):7.2f} s  "
+            print(f"  {side:20s} min {min(ts):7.2f} s  median {statistics.median(ts):7.2f} s  "
                   f"max {max(ts):7.2f} s")
-        ratio = statistics.median(times["plain loop"]) / statistics.median(times["promptwork eval"])
-        print(f"  speed-up (median): {ratio:.2f}x")
+        plain_median = statistics.median(times["plain loop"])
+        for side in list(times)[1:]:
+            print(f"  speed-up of {side} (median): "
+                  f"{plain_median / statistics.median(times[side]):.2f}x")
         same_plain = sum(a == b for a, b in zip(plain, ours, strict=True))
         print(f"  identical answers vs plain loop: {same_plain}/{cells}")
         if args.stock_plain:
@@ -306,10 +376,13 @@ def main() -> None:
         if name in ("short", "answers"):
             ref = reference(v)
             seq, _ = run_pw(folder, sequential=True)
+            fast_same = (f", --fast-decoding {sum(a == b for a, b in zip(ref, fast, strict=True))}"
+                         f"/{cells}" if fast else "")
             print("  identical to the reference (each prompt alone, empty cache): "
                   f"promptwork eval {sum(a == b for a, b in zip(ref, ours, strict=True))}/{cells}, "
                   f"--sequential {sum(a == b for a, b in zip(ref, seq, strict=True))}/{cells}, "
-                  f"plain loop {sum(a == b for a, b in zip(ref, plain, strict=True))}/{cells}")
+                  f"plain loop {sum(a == b for a, b in zip(ref, plain, strict=True))}/{cells}"
+                  f"{fast_same}")
         if name == "short":
             seq, seq_verdicts = run_pw(folder, sequential=True)
             same = sum(a == b for a, b in zip(seq, ours, strict=True))

@@ -3,6 +3,10 @@
 ``local:gemma3-270m`` (the default) is a base model used in text-completion mode: chat prompts are
 laid out as plain-text turns. ``local:smollm2`` is a chat model and uses its chat template.
 ``local:/path/model.gguf`` loads any GGUF file (chat mode if the file has a chat template).
+
+Decoding is batch invariant by default (a cell's answer is the one its prompt gets alone);
+``decoding: fast`` (``eval --fast-decoding``) trades that for speed, see
+:mod:`promptwork.providers.local_fast`.
 """
 
 from __future__ import annotations
@@ -56,7 +60,9 @@ class LocalProvider(Provider):
         model: Built-in name (``gemma3-270m``, ``smollm2``) or a GGUF path.
         config: ``n_ctx`` (default 2048), ``n_threads`` (default: all cores), ``n_threads_batch``,
             ``mode`` (``chat`` or ``completion``; default from the model), ``decoding``
-            (``batched`` or ``sequential``), ``batch_width``, ``workers`` (decoding processes
+            (``batched``, ``sequential``, or ``fast``: batched with llama.cpp's stock kernels in
+            worker processes of its own, faster, but an answer may depend on which cells share
+            its batch), ``batch_width``, ``workers`` (decoding processes
             of one thread each; default ``auto``: the layout calibrated on this machine, else
             a rule; an explicit ``n_threads`` alone means one process with that many threads).
         pool: Where loaded models live (the process pool by default).
@@ -91,8 +97,9 @@ class LocalProvider(Provider):
                 "max_tokens, top_p, top_k, stop, seed, response_format...)"
             )
         self.decoding = str(config.get("decoding", "batched"))
-        if self.decoding not in ("batched", "sequential"):
-            raise ConfigError(f"{id}: decoding must be 'batched' or 'sequential'")
+        if self.decoding not in ("batched", "sequential", "fast"):
+            raise ConfigError(f"{id}: decoding must be 'batched', 'sequential' or 'fast', "
+                              f"got {self.decoding!r}")
         width = config.get("batch_width", 16)
         if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 64:
             raise ConfigError(f"{id}: batch_width must be an integer between 1 and 64, "
@@ -101,7 +108,7 @@ class LocalProvider(Provider):
         # Batching is an instance capability: the sequential path keeps the one-call contract.
         self.capabilities = Capabilities(  # type: ignore[misc]
             chat=True, completion=True, streaming=True, json_schema=True, logprobs=True,
-            batching=self.decoding == "batched",
+            batching=self.decoding != "sequential",
         )
         self.batch_size = GROUP_SIZE
         workers = config.get("workers", "auto")
@@ -233,11 +240,12 @@ class LocalProvider(Provider):
             "model": name,
             "sha256": sha,
             "mode": self._mode,
-            # Answers computed with the stock kernels (before batch invariance) are not reused.
-            "numerics": "batch-invariant",
+            # Answers of the stock kernels (fast decoding, or before batch invariance) never
+            # serve a batch-invariant run, nor the reverse.
+            "numerics": "fast" if self.decoding == "fast" else "batch-invariant",
             # Settings that change numerics are part of the identity (cache key, run record).
             "decoding": self.decoding,
-            "batch_width": self.batch_width if self.decoding == "batched" else None,
+            "batch_width": self.batch_width if self.decoding != "sequential" else None,
             "workers": self.workers,
             "n_threads": 1 if self.workers > 1 else self.settings["n_threads"],
         }
@@ -319,7 +327,7 @@ class LocalProvider(Provider):
         )
 
     async def complete(self, prompt: RenderedPrompt, params: Params) -> Completion:
-        if self.decoding == "batched" and params.bare_schema() is None:
+        if self.decoding != "sequential" and params.bare_schema() is None:
             result = (await self.complete_batch([(prompt, params)]))[0]
             if isinstance(result, ProviderError):
                 raise result
@@ -341,7 +349,7 @@ class LocalProvider(Provider):
         from promptwork.providers.local_decoding import Decoding
 
         return Decoding(self.model, self.path, self.batch_width, self.settings["n_ctx"],
-                        self.settings["n_threads"])
+                        self.settings["n_threads"], fast=self.decoding == "fast")
 
     def _batch_sync(
         self, requests: list[tuple[RenderedPrompt, Params]]

@@ -23,8 +23,9 @@ it). What it takes, each measured:
 - every sequence has its own KV stream (``kv_unified = False``): its cells sit at the same
   indices as in a lone decode, so attention sums run in the same order (in a unified cache they
   sit among other sequences' cells, and the SIMD lanes of the sums pair them differently);
-- a prompt is decoded in its own ``llama_decode`` calls (the cache splits a mixed batch into
-  per-sequence slices of equal length, which cut prompts anywhere), generation steps decode one
+- prompts share a ``llama_decode`` only in equal runs of two or more tokens each, none leaving a
+  one-token rest (:meth:`BatchDecoder._prefill`: given unequal runs, the cache would slice them
+  anew into equal per-sequence slices, cutting prompts anywhere); generation steps decode one
   token per sequence, as a lone decode does;
 - no run of prompt tokens is a single token (:func:`pieces`): llama.cpp computes a one-token
   attention product with another kernel than a several-token one. Shared prefixes stop two
@@ -41,15 +42,16 @@ import hashlib
 import json
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from promptwork.errors import ProviderError
+from promptwork.providers.local_logprobs import top_logprobs
 from promptwork.providers.local_prefixes import common_prefix, shared_heads
-from promptwork.types import Params, TokenLogprob
+from promptwork.types import Params
 
 #: Reserved sequences for prefixes shared by part of a group (see ``local_prefixes``).
 HEAD_SEQS = 4
@@ -147,34 +149,35 @@ class BatchDecoder:
     """
 
     def __init__(self, llama: Any, width: int, n_ctx: int = STREAM_CELLS, n_threads: int = 1):
-        import llama_cpp
+        # One stream per sequence (not unified): its cells where a lone decode has them.
+        self._open(llama, width, n_ctx, n_threads, HEAD_SEQS, unified=False)
+        self._setup(width, n_ctx, HEAD_SEQS)
 
-        self._lib = llama_cpp
-        self.llama = llama
-        self.width = width
-        self.n_ctx = n_ctx
+    def _open(self, llama: Any, width: int, n_ctx: int, n_threads: int, heads: int,
+              unified: bool) -> None:
+        """Create this decoder's context: ``n_ctx`` cells per sequence, or in all if
+        ``unified``."""
+        import llama_cpp
+        from llama_cpp._utils import suppress_stdout_stderr
+
+        self._lib, self.llama, self.width, self.n_ctx = llama_cpp, llama, width, n_ctx
         model = llama._model.model
         self._vocab = llama_cpp.llama_model_get_vocab(model)
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
         params = llama_cpp.llama_context_default_params()
-        params.n_seq_max = width + 1 + HEAD_SEQS
-        params.n_ctx = n_ctx * params.n_seq_max
-        params.n_batch = CHUNK
-        params.n_ubatch = CHUNK
-        params.n_threads = n_threads
-        params.n_threads_batch = n_threads
-        params.kv_unified = False  # one stream per sequence: its cells where a lone decode has them
+        params.n_seq_max = width + 1 + heads
+        params.n_ctx = n_ctx if unified else n_ctx * params.n_seq_max
+        params.n_batch = params.n_ubatch = CHUNK
+        params.n_threads = params.n_threads_batch = n_threads
+        params.kv_unified = unified
         params.swa_full = True
         params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
-        from llama_cpp._utils import suppress_stdout_stderr
-
         # llama.cpp prints notices straight to fd 2 when a context is created.
         with suppress_stdout_stderr(disable=False):
             self._ctx = llama_cpp.llama_init_from_model(model, params)
         if not self._ctx:
             raise ProviderError("llama.cpp could not create a batched context", kind="other")
         self._owns_ctx = True
-        self._setup(width, n_ctx, HEAD_SEQS)
 
     def _setup(self, prefix_seq: int, seq_limit: int, head_seqs: int) -> None:
         self._mem = self._lib.llama_get_memory(self._ctx)
@@ -246,6 +249,45 @@ class BatchDecoder:
                 idx = self._add(tokens[k], start + k, seq, logits and k == len(tokens) - 1)
             self._decode()
         return idx
+
+    def _prefill(self, new: dict[int, _Slot]) -> Iterator[tuple[int, int]]:
+        """Decode the prompts of the new slots ``new``; yields (slot, batch index of its last
+        token) right after the ``llama_decode`` that computed its logits.
+
+        Several prompts share a ``llama_decode`` only as llama.cpp decodes a lone prompt: each
+        sequence has its own KV stream, a call holds the same number of tokens (two or more) of
+        each of its prompts, so that llama.cpp does not slice them anew, and leaves none of them
+        a one-token rest (see :func:`pieces`). A prompt that fits no such call is decoded alone.
+        """
+        left = dict(new)
+        while left:
+            t = min(len(slot.feed) for slot in left.values())
+            members = [s for s, slot in left.items()
+                       if len(slot.feed) == t or len(slot.feed) - t >= 2][:CHUNK // max(t, 1)]
+            if t < 2 or len(members) < 2:
+                s = members[0] if members else next(iter(left))
+                slot = left.pop(s)
+                idx = self._decode_run(slot.feed, slot.pos, s, logits=True)
+                slot.pos += len(slot.feed)
+                yield s, idx
+                continue
+            self._batch.n_tokens = 0
+            ends: dict[int, int] = {}
+            for s in members:
+                slot = left[s]
+                last = len(slot.feed) == t
+                for k in range(t):
+                    idx = self._add(slot.feed[k], slot.pos + k, s, last and k == t - 1)
+                if last:
+                    ends[s] = idx
+            self._decode()
+            for s in members:
+                slot = left[s]
+                slot.pos += t
+                slot.feed = slot.feed[t:]
+                if s in ends:
+                    del left[s]
+            yield from ends.items()
 
     def _set_heads(self, requests: Sequence[Request], runnable: list[int], base: int) -> int:
         """Decode the heads that part of the group shares; returns the cells they hold."""
@@ -337,7 +379,9 @@ class BatchDecoder:
                 # Its cache no longer holds what llama-cpp-python thinks: no prefix reuse.
                 self.llama.reset()
 
-    def _run(self, requests: Sequence[Request]) -> list[Result]:
+    def _runnable(self, requests: Sequence[Request]) -> tuple[list[Result], list[int]]:
+        """Each request's result (an error where it cannot run) and the indexes that can run;
+        starts the group's clock."""
         self._t0 = time.perf_counter()
         results = [Result(prompt_tokens=len(r.tokens)) for r in requests]
         runnable = []
@@ -350,6 +394,10 @@ class BatchDecoder:
                     f"the context window ({self.seq_limit} per sequence)", kind="context_length")
             else:
                 runnable.append(i)
+        return results, runnable
+
+    def _run(self, requests: Sequence[Request]) -> list[Result]:
+        results, runnable = self._runnable(requests)
         if not runnable:
             return results
         lists = [requests[i].tokens for i in runnable]
@@ -362,14 +410,13 @@ class BatchDecoder:
         queue = deque(runnable)
         slots: dict[int, _Slot] = {}
         while queue or slots:
-            for s in range(width):
-                while s not in slots and queue:
-                    # A new prompt is decoded on its own; its first token is sampled from it.
-                    slot = self._start(s, requests, results, queue.popleft(), len(runnable))
-                    idx = self._decode_run(slot.feed, slot.pos, s, logits=True)
-                    slot.pos += len(slot.feed)
-                    if not self._advance(slot, idx):
-                        slots[s] = slot
+            new = {s: self._start(s, requests, results, queue.popleft(), len(runnable))
+                   for s in range(width) if s not in slots and queue}
+            # New prompts are decoded (together where that keeps their arithmetic); the first
+            # token of each is sampled from it.
+            for s, idx in self._prefill(new):
+                if not self._advance(new[s], idx):
+                    slots[s] = new[s]
             if not slots:
                 continue
             # One generation step: one token per sequence, as in a lone decode.
@@ -439,42 +486,6 @@ class BatchDecoder:
         result.text = text
         result.latency_ms = (time.perf_counter() - self._t0) * 1000
         self._lib.llama_memory_seq_rm(self._mem, slot.index, -1, -1)
-
-
-def logprob_pieces(llama: Any, result: Result) -> tuple[TokenLogprob, ...]:
-    """(token text, logprob) pairs of a result, cut where its text ends."""
-    out: list[TokenLogprob] = []
-    length = 0
-    limit = len(result.text.encode())
-    for i, (token, logprob) in enumerate(zip(result.tokens, result.logprobs, strict=True)):
-        if length >= limit and out:
-            break
-        piece = llama.detokenize([token])
-        length += len(piece)
-        top = result.top[i] if i < len(result.top) else []
-        out.append(TokenLogprob(piece.decode("utf-8", errors="replace"), logprob,
-                                tuple(TokenLogprob(token_text(llama, t), p) for t, p in top)))
-    return tuple(out)
-
-
-def token_text(llama: Any, token: int) -> str:
-    text: str = llama.detokenize([token]).decode("utf-8", errors="replace")
-    return text
-
-
-def top_logprobs(logits: Any, k: int) -> list[tuple[int, float]]:
-    """The ``k`` most likely tokens under ``logits`` and their log-probabilities, best first
-    (``k`` passes of ``argmax``: ~0.5 ms for k = 5 over Gemma's 262k-token vocabulary)."""
-    x = np.asarray(logits)
-    peak = float(x.max())
-    norm = peak + float(np.log(np.exp(x - peak).sum(dtype=np.float64)))
-    rest = x.copy()
-    out: list[tuple[int, float]] = []
-    for _ in range(min(k, x.shape[0])):
-        t = int(rest.argmax())
-        out.append((t, float(x[t]) - norm))
-        rest[t] = -np.inf
-    return out
 
 
 def _nucleus(z: Any, top_p: float) -> Any:

@@ -9,6 +9,10 @@
   has several (see :mod:`promptwork.providers.local_layout`).
 - Other groups decode in this process with every thread: splitting them costs more (IPC,
   one-thread prompt processing) than it saves.
+- Fast decoding (``decoding: fast``, :mod:`promptwork.providers.local_fast`) sends every group
+  to worker processes of its own with llama.cpp's stock kernels (one process per worker of the
+  layout, or one with every thread), whatever its size: llama.cpp reads those kernel switches
+  once per process. Prompts too long for its shared cache decode alone here.
 
 Decoders and worker pools live with the loaded model (``LoadedModel.extras``) and are shared by
 every provider of that model and settings.
@@ -26,8 +30,8 @@ from promptwork.providers.local_batch import (
     BatchDecoder,
     Request,
     Result,
-    logprob_pieces,
 )
+from promptwork.providers.local_logprobs import logprob_pieces
 from promptwork.providers.local_models import LoadedModel
 from promptwork.types import Completion, Params, Usage
 
@@ -45,11 +49,16 @@ class Decoding:
         n_ctx: The provider's context size (a batched context gives each sequence
             ``min(n_ctx, STREAM_CELLS)`` cells; longer requests decode alone).
         threads: Threads of in-process decoding.
+        fast: Fast decoding (stock kernels, shared batches) instead of batch-invariant.
     """
 
-    def __init__(self, model: LoadedModel, path: Path, width: int, n_ctx: int, threads: int):
+    def __init__(self, model: LoadedModel, path: Path, width: int, n_ctx: int, threads: int,
+                 fast: bool = False):
         self.model, self.path, self.width, self.threads = model, path, width, threads
         self.n_ctx = min(n_ctx, STREAM_CELLS)
+        self.fast = fast
+        #: Fast decoding's KV cache, shared by its sequences (one may use half of it).
+        self.fast_ctx = n_ctx
 
     def _get(self, key: str, make: Callable[[], Any]) -> Any:
         extras = self.model.extras
@@ -69,6 +78,23 @@ class Decoding:
         return self._get(f"workers_{n}_{self.width}",
                          lambda: WorkerPool(n, str(self.path), self.width, self.n_ctx))
 
+    def fast_workers(self, n: int) -> Any:
+        """Fast decoding's pool: ``n`` processes x 1 thread, or 1 with every thread."""
+        from promptwork.providers.local_workers import WorkerPool
+
+        threads = 1 if n > 1 else self.threads
+        return self._get(f"fast_workers_{n}_{self.width}_{threads}",
+                         lambda: WorkerPool(n, str(self.path), self.width, self.fast_ctx,
+                                            fast=True, threads=threads))
+
+    def _run_fast(self, batch: Sequence[Request], workers: Callable[[], int]) -> list[Result]:
+        long = {i for i, r in enumerate(batch)
+                if len(r.tokens) + r.max_tokens > self.fast_ctx // 2 and self.lone_fits(r)}
+        rest = [r for i, r in enumerate(batch) if i not in long]
+        done = iter(self.fast_workers(workers()).run(rest) if rest else [])
+        return [self.lone().run([r])[0] if i in long else next(done)
+                for i, r in enumerate(batch)]
+
     def lone(self) -> BatchDecoder:
         decoder: BatchDecoder = self._get(
             "lone_decoder", lambda: BatchDecoder.on_model_context(self.model.llama))
@@ -84,6 +110,8 @@ class Decoding:
 
     def run(self, batch: Sequence[Request], workers: Callable[[], int]) -> list[Result]:
         """Decode ``batch``; ``workers()`` gives the layout's process count when it matters."""
+        if self.fast:
+            return self._run_fast(batch, workers)
         if len(batch) == 1 and self.lone_fits(batch[0]):
             return self.lone().run(batch)
         long = {i for i, r in enumerate(batch)

@@ -1,4 +1,5 @@
-"""Log-probabilities of the sequential embedded path (llama-cpp-python's ``create_completion``)."""
+"""Log-probabilities of the embedded model: the sequential path's recorder (llama-cpp-python's
+``create_completion``) and the batch decoders' helpers."""
 
 from __future__ import annotations
 
@@ -33,8 +34,6 @@ class LogprobRecorder:
     def result(self, llama: Any, text: str, top: int = 0) -> tuple[TokenLogprob, ...]:
         """Pairs of (token text, logprob), cut where the returned text ends (stop sequences),
         with the ``top`` most likely tokens of each position."""
-        from promptwork.providers.local_batch import token_text, top_logprobs
-
         encoded = text.encode()
         out: list[TokenLogprob] = []
         length = 0
@@ -54,3 +53,41 @@ class LogprobRecorder:
                                  for t, p in (top_logprobs(row, top) if top else ()))
             out.append(TokenLogprob(text_piece, float(row[token]) - norm, alternatives))
         return tuple(out)
+
+
+def logprob_pieces(llama: Any, result: Any) -> tuple[TokenLogprob, ...]:
+    """(token text, logprob) pairs of a result, cut where its text ends."""
+    out: list[TokenLogprob] = []
+    length = 0
+    limit = len(result.text.encode())
+    for i, (token, logprob) in enumerate(zip(result.tokens, result.logprobs, strict=True)):
+        if length >= limit and out:
+            break
+        piece = llama.detokenize([token])
+        length += len(piece)
+        top = result.top[i] if i < len(result.top) else []
+        out.append(TokenLogprob(piece.decode("utf-8", errors="replace"), logprob,
+                                tuple(TokenLogprob(token_text(llama, t), p) for t, p in top)))
+    return tuple(out)
+
+
+def token_text(llama: Any, token: int) -> str:
+    text: str = llama.detokenize([token]).decode("utf-8", errors="replace")
+    return text
+
+
+def top_logprobs(logits: Any, k: int) -> list[tuple[int, float]]:
+    """The ``k`` most likely tokens under ``logits`` and their log-probabilities, best first
+    (``k`` passes of ``argmax``: ~0.5 ms for k = 5 over Gemma's 262k-token vocabulary)."""
+    import numpy as np
+
+    x = np.asarray(logits)
+    peak = float(x.max())
+    norm = peak + float(np.log(np.exp(x - peak).sum(dtype=np.float64)))
+    rest = x.copy()
+    out: list[tuple[int, float]] = []
+    for _ in range(min(k, x.shape[0])):
+        t = int(rest.argmax())
+        out.append((t, float(x[t]) - norm))
+        rest[t] = -np.inf
+    return out

@@ -156,7 +156,7 @@ def file_sha256(path: Path) -> str:
     return digest
 
 
-def load_llama(path: str, **settings: Any) -> Any:
+def load_llama(path: str, stock: bool = False, **settings: Any) -> Any:
     """A ``llama_cpp.Llama`` whose arithmetic for a token does not depend on the batch around it.
 
     Two CPU kernels of llama.cpp compute a row differently depending on how many rows a matrix
@@ -167,12 +167,19 @@ def load_llama(path: str, **settings: Any) -> Any:
     substitution of its default parameters) and ``GGML_CPU_TILED_MM=0`` (read once per process,
     at its first matrix product). What remains is one dot product per output value, the same
     for a token alone or among others.
+
+    ``stock=True`` (fast decoding's worker processes only, see
+    :mod:`promptwork.providers.local_fast`) keeps llama.cpp's stock kernels: repacked weights,
+    and the tiled products unless this process's environment turned them off.
     """
-    os.environ["GGML_CPU_TILED_MM"] = "0"
     import llama_cpp  # imported late: loading llama.cpp costs ~0.2 s
     import llama_cpp.llama_cpp as low
     from llama_cpp._utils import suppress_stdout_stderr
 
+    if stock:
+        with suppress_stdout_stderr(disable=False):
+            return llama_cpp.Llama(model_path=path, verbose=False, **settings)
+    os.environ["GGML_CPU_TILED_MM"] = "0"
     defaults = low.llama_model_default_params
 
     def file_layout() -> Any:

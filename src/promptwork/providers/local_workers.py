@@ -6,11 +6,16 @@ decode steps do not parallelise well across threads. Each worker loads the model
 (the OS shares the memory-mapped weights) and runs a :class:`BatchDecoder` on its share of a
 group; the parent tokenizes and splits the group into contiguous chunks, so each worker still
 shares its chunk's prompt prefix.
+
+Fast decoding (:mod:`promptwork.providers.local_fast`) has pools of its own: their processes
+load the model with llama.cpp's stock kernels (which it reads once per process) and decode with
+:class:`~promptwork.providers.local_fast.FastBatchDecoder`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -25,12 +30,19 @@ from promptwork.providers.local_batch import BatchDecoder, Request, Result
 from promptwork.types import Params
 
 
-def _serve(conn: Connection, model_path: str, width: int, n_ctx: int) -> None:
+def _serve(conn: Connection, model_path: str, width: int, n_ctx: int, fast: bool = False,
+           threads: int = 1) -> None:
     """Worker main loop: load the model once, then decode chunks until told to stop."""
     from promptwork.providers.local_models import load_llama
 
-    llama = load_llama(model_path, n_ctx=512, n_threads=1, n_threads_batch=1)
-    decoder = BatchDecoder(llama, width, n_ctx, 1)
+    llama = load_llama(model_path, stock=fast, n_ctx=512, n_threads=threads,
+                       n_threads_batch=threads)
+    if fast:
+        from promptwork.providers.local_fast import FastBatchDecoder
+
+        decoder: BatchDecoder = FastBatchDecoder(llama, width, n_ctx, threads)
+    else:
+        decoder = BatchDecoder(llama, width, n_ctx, threads)
     # A parent that was killed (or interrupted) closes its end: the worker then just stops,
     # without a BrokenPipeError traceback on the user's terminal.
     with contextlib.suppress(OSError):
@@ -68,9 +80,14 @@ def _decode(data: dict[str, Any]) -> Result:
 
 
 class WorkerPool:
-    """``n`` decoding processes with one thread each."""
+    """``n`` decoding processes with ``threads`` threads each (batch invariant, or with the stock
+    kernels when ``fast``)."""
 
-    def __init__(self, n: int, model_path: str, width: int, n_ctx: int):
+    def __init__(self, n: int, model_path: str, width: int, n_ctx: int, fast: bool = False,
+                 threads: int = 1):
+        env = None
+        if fast:  # llama.cpp's default (tiled products on), not this process's setting
+            env = {k: v for k, v in os.environ.items() if k != "GGML_CPU_TILED_MM"}
         # Fresh interpreters (never fork a process holding llama.cpp threads), started as
         # `python -m` rather than through multiprocessing's spawn, which would re-import the
         # user's main script (and fail in scripts without an `if __name__ == "__main__"` guard).
@@ -80,8 +97,9 @@ class WorkerPool:
             parent, child = socket.socketpair()
             proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [sys.executable, "-m", "promptwork.providers.local_workers",
-                 str(child.fileno()), model_path, str(width), str(n_ctx)],
-                pass_fds=[child.fileno()], stdin=subprocess.DEVNULL)
+                 str(child.fileno()), model_path, str(width), str(n_ctx), str(int(fast)),
+                 str(threads)],
+                pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, env=env)
             child.close()
             self._conns.append(Connection(parent.detach()))
             self._procs.append(proc)
@@ -131,4 +149,6 @@ class WorkerPool:
 if __name__ == "__main__":
     # Ctrl-C reaches the whole process group: the parent handles it and closes its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _serve(Connection(int(sys.argv[1])), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    fast, threads = (sys.argv[5] == "1", int(sys.argv[6])) if len(sys.argv) > 6 else (False, 1)
+    _serve(Connection(int(sys.argv[1])), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), fast,
+           threads)

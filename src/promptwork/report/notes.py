@@ -3,7 +3,9 @@
 The run records (:meth:`promptwork.runner.Runner.settings`) which model grades the model-graded
 checks that name no grader (promptfoo's default-grader rule, else the embedded model) and how
 similarity-measuring checks measure (``auto`` resolved on the machine that ran them). The
-terminal summary, the HTML report and the JSON export say both, in the same words.
+terminal summary, the HTML report and the JSON export say both, in the same words. They also
+say when an embedded model decoded with fast decoding (``--fast-decoding``): its answers may
+depend on which cells shared a batch.
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ from typing import Any
 
 from promptwork.sanitize import safe_text
 
-__all__ = ["default_grader_of", "run_notes", "similarity_of"]
+__all__ = ["FAST_DECODING_NOTE", "default_grader_of", "fast_decoding_of", "run_notes",
+           "similarity_of"]
+
+#: Said wherever a run's summary is shown when a model of the run used fast decoding.
+FAST_DECODING_NOTE = "fast decoding: answers may depend on which cells share a batch"
 
 
 def default_grader_of(settings: Mapping[str, Any]) -> dict[str, str] | None:
@@ -32,6 +38,16 @@ def similarity_of(settings: Mapping[str, Any]) -> dict[str, str]:
     return {str(check): str(method) for check, method in found.items()}
 
 
+def fast_decoding_of(settings: Mapping[str, Any]) -> list[str]:
+    """Labels of the run's providers that decoded with fast (not batch-invariant) numerics."""
+    labels = []
+    for provider in settings.get("providers") or []:
+        own = provider.get("settings") if isinstance(provider, Mapping) else None
+        if isinstance(own, Mapping) and own.get("numerics") == "fast":
+            labels.append(str(provider.get("label") or provider.get("id") or ""))
+    return labels
+
+
 def run_notes(settings: Mapping[str, Any]) -> list[str]:
     """One line per thing to say (terminal-safe text), e.g. ``default grader: local:gemma3-270m
     (no vendor key ...)`` and ``similar method: lexical (auto)``."""
@@ -41,4 +57,7 @@ def run_notes(settings: Mapping[str, Any]) -> list[str]:
         notes.append(f"default grader: {grader['id']} ({grader['reason']})")
     for check, method in similarity_of(settings).items():
         notes.append(f"{check} method: {method}")
+    fast = fast_decoding_of(settings)
+    if fast:
+        notes.append(f"{FAST_DECODING_NOTE} ({', '.join(fast)})")
     return [safe_text(note) for note in notes]
