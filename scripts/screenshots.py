@@ -103,6 +103,15 @@ def build_demo(folder: Path) -> tuple[str, list[str]]:
             models[index] = ScriptedProvider(answers, label=f"model-{'ab'[index]}")
         config = pw.RunConfig(use_cache=False)  # both fakes are "scripted": no shared cache
         ids.append(pw.evaluate(suite, db=db, providers=models, config=config).id)
+    from promptwork.cases import CellKey
+    from promptwork.store import Store
+    from promptwork.store.ratings import add_rating
+
+    store = Store(db)  # a reviewer's human ratings of a few cells (the matrix marks them)
+    for cell, passed in ((CellKey(0, 0, 0, 0), True), (CellKey(1, 1, 2, 0), True),
+                         (CellKey(0, 0, 6, 0), False)):
+        add_rating(store, ids[-1], cell, passed=passed, rater="sam")
+    store.close()
     return db, ids
 
 

@@ -8,7 +8,9 @@ For each size it builds a store holding one run made by the ``echo`` provider th
 ``--work`` and reused), starts ``promptwork ui`` on it (a real uvicorn process on 127.0.0.1), and
 times ``--requests`` GETs of each page: time to first byte (status line and headers read) and
 full load (whole body read), p50 and p95. The first request of the run's matrix after the server
-started is reported apart ("cold": the per-column figures are computed then and kept). The
+started is reported apart ("cold"; the per-column figures were stored when the run finished),
+and again for the run with its stored figures deleted, as in a store written before migration
+0008 (they are computed and stored on that first open; then once more after a restart). The
 server's resident memory (VmRSS, and its peak VmHWM, from /proc) is read after each size.
 
 ``--peer``: also the time until the results table shows, in chromium (Playwright), for our matrix
@@ -159,6 +161,27 @@ def pages(run_id: str, cells: int, n: int) -> dict[str, list[str]]:
     }
 
 
+def forget_figures(db: str, run_id: str) -> None:
+    """Delete the run's stored column figures, as in a store written before migration 0008."""
+    import sqlite3
+
+    with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
+        conn.execute("DELETE FROM column_figures WHERE run_id = ?", (run_id,))
+
+
+def legacy_opens(db: str, run_id: str) -> tuple[float, float]:
+    """The first matrix request after a server start (ms) on a run stored without its column
+    figures (they are computed and stored then), and again after a second server start."""
+    forget_figures(db, run_id)
+    out = []
+    for _ in range(2):
+        port = free_port()
+        with workbench(db, port):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            out.append(timed_get(conn, f"/runs/{run_id}")[1])
+    return out[0], out[1]
+
+
 def measure(db: str, run_id: str, cells: int, n: int) -> dict[str, object]:
     port = free_port()
     out: dict[str, object] = {"cells": cells, "load_before": os.getloadavg()[0]}
@@ -182,6 +205,7 @@ def measure(db: str, run_id: str, cells: int, n: int) -> dict[str, object]:
                              "kb": statistics.mean(sizes) / 1024}
         out["pages"] = results
         out["rss_mb"], out["hwm_mb"] = memory_mb(proc.pid)
+    out["legacy_first_ms"], out["legacy_again_ms"] = legacy_opens(db, run_id)
     out["load_after"] = os.getloadavg()[0]
     return out
 
@@ -193,11 +217,13 @@ def report(rows: list[dict[str, object]]) -> None:
         for name, r in row["pages"].items():  # type: ignore[attr-defined]
             print(f"| {row['cells']:,} | {name} | {r['ttfb_p50']:.1f} / {r['ttfb_p95']:.1f} ms"
                   f" | {r['full_p50']:.1f} / {r['full_p95']:.1f} ms | {r['kb']:.0f} KB |")
-    print("\n| cells | first matrix request after start (cold) | server RSS at start | "
-          "RSS after the requests | peak RSS | load average (1 min) before / after |")
-    print("|---|---|---|---|---|---|")
+    print("\n| cells | first matrix request after start (cold) | same, run stored without "
+          "figures: first / after a restart | server RSS at start | RSS after the requests | "
+          "peak RSS | load average (1 min) before / after |")
+    print("|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['cells']:,} | {row['cold_matrix_ms']:.0f} ms | "
+              f"{row['legacy_first_ms']:.0f} / {row['legacy_again_ms']:.0f} ms | "
               f"{row['rss_start_mb']:.0f} MB | {row['rss_mb']:.0f} MB | {row['hwm_mb']:.0f} MB | "
               f"{row['load_before']:.1f} / {row['load_after']:.1f} |")
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -335,6 +336,7 @@ class Playground:
         values: Mapping[str, Any] | None,
         models: Sequence[str],
         params: Params | Mapping[str, Any] | None = None,
+        configs: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> AsyncGenerator[PlaygroundEvent, None]:
         """Run ``template`` with ``values`` on every model at once, streaming the answers.
 
@@ -347,6 +349,8 @@ class Playground:
             values: Its variables (text values of typed inputs are read as their type).
             models: Model ids; each one's column is its place in this list (repeats dropped).
             params: The playground parameters, over the model's config and the prompt's own.
+            configs: Provider options by model id for this call (``base_url``, ``api_key_env``,
+                ...), instead of the ones the playground was made with.
         """
         queue: asyncio.Queue[PlaygroundEvent] = asyncio.Queue()
         columns = list(dict.fromkeys(m.strip() for m in models if m.strip()))
@@ -357,7 +361,8 @@ class Playground:
         except ParamError as exc:
             problem = str(exc)
         tasks = [asyncio.create_task(
-            self._answer(i, model, template, dict(values or {}), extra, problem, queue))
+            self._answer(i, model, template, dict(values or {}), extra, problem, queue,
+                         None if configs is None else configs.get(model)))
             for i, model in enumerate(columns)]
         try:
             done = 0
@@ -373,6 +378,7 @@ class Playground:
     async def _answer(
         self, column: int, model: str, template: PromptTemplate, values: dict[str, Any],
         extra: Params | None, problem: str | None, queue: asyncio.Queue[PlaygroundEvent],
+        config: Mapping[str, Any] | None = None,
     ) -> None:
         put = queue.put_nowait
         put(AnswerStarted(column, model))
@@ -380,7 +386,7 @@ class Playground:
         try:
             if problem is not None or extra is None:
                 raise ConfigError(problem or "bad parameters")
-            caller = await self.caller(model)
+            caller = await self.caller(model, config)
             provider = caller.provider
             merged = provider.config_params.merged(template.params).merged(extra)
             provider.check_params(merged)
@@ -409,20 +415,23 @@ class Playground:
         else:
             put(AnswerDone.of(column, model, outcome))
 
-    async def caller(self, model: str) -> ModelCaller:
-        """The (kept) caller of ``model``: one per model, so concurrent playground requests
-        share its concurrency limit (one call at a time for an embedded model)."""
+    async def caller(self, model: str, config: Mapping[str, Any] | None = None) -> ModelCaller:
+        """The (kept) caller of ``model`` (with ``config``, else the playground's own config of
+        it): one per model and config, so concurrent playground requests share its concurrency
+        limit (one call at a time for an embedded model)."""
+        key = (model if config is None
+               else f"{model}\x00{json.dumps(config, sort_keys=True, default=str)}")
         async with self._lock:
-            caller = self._callers.get(model)
+            caller = self._callers.get(key)
             if caller is None:
                 provider = self._given.get(model)
                 if provider is None:
-                    config = self.configs.get(model)
-                    provider = await asyncio.to_thread(create_provider, model, config)
+                    options = dict(config) if config is not None else self.configs.get(model)
+                    provider = await asyncio.to_thread(create_provider, model, options)
                 local = provider.id.startswith("local:")
                 caller = ModelCaller(provider, self.cache, self.policy,
                                      concurrency=1 if local else 4)
-                self._callers[model] = caller
+                self._callers[key] = caller
         return caller
 
     async def aclose(self) -> None:

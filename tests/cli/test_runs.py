@@ -290,3 +290,26 @@ def test_runs_show_exports_the_dataset_metrics_of_an_unfiltered_run(
     code, _, _ = cli(capsys, "runs", "show", "--failed", "-o", "failed.json")
     assert code == 0
     assert not json.loads(Path("failed.json").read_text())["promptwork"].get("dataset_metrics")
+
+
+def test_runs_compare_shows_the_compare_pages_view_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from promptwork.store import Store
+    from promptwork.views.compare import build_compare
+
+    scripted_suite(tmp_path)
+    evaluate(capsys)
+    scripted_suite(tmp_path, bad="yes")
+    evaluate(capsys)
+    first, second = run_ids(tmp_path)
+    view = build_compare(Store.for_folder(tmp_path), first, second)
+    phrases = [p.plain for p in view.pairs]
+    assert "B better, p=0.002" in phrases and "no significant difference" in phrases
+    code, out, _ = cli(capsys, "runs", "compare", first, second)
+    assert code == 0
+    table = out[:out.index("A = ")]  # the summary table, before the details
+    for phrase in phrases:
+        assert phrase in table
+    code, out, _ = cli(capsys, "runs", "compare", first, second, "--json")
+    assert [p["plain"] for p in json.loads(out)["pairs"]] == phrases

@@ -114,3 +114,36 @@ def test_rename_and_delete(tmp_path: Path) -> None:
         store.get_run(ids[0])
     assert list(store.results(ids[0])) == []
     assert store.get_run(ids[1]).done_cells == 40
+
+
+def test_the_check_filter_reads_the_gradings_structure(tmp_path: Path) -> None:
+    """Matched by the JSON's keys at any depth, whatever its spacing; never by other text."""
+    import json
+
+    from sqlalchemy import update
+
+    from promptwork.store import schema
+
+    url, ids = make_store(tmp_path)
+    store = Store(url)
+    res = schema.results
+    nested = {"pass": True, "score": 1.0, "reason": 'says "type": "zzz"', "type": "aggregate",
+              "components": [{"pass": True, "score": 1.0, "reason": "", "type": "assert-set",
+                              "components": [{"pass": True, "score": 1.0, "reason": "",
+                                              "type": "Equals", "metric": "Deep"}]}]}
+    with store.engine.begin() as conn:
+        conn.execute(update(res).where(res.c.run_id == ids[0], res.c.test_idx == 3)
+                     .values(grading=nested))
+        # another writer's compact JSON text (no spaces after ':' and ',')
+        conn.exec_driver_sql(
+            "UPDATE results SET grading = ? WHERE run_id = ? AND test_idx = 1",
+            (json.dumps({"pass": True, "score": 1.0, "reason": "", "type": "icontains",
+                         "metric": "fruit"}, separators=(",", ":")), ids[0]))
+
+    def tests(check: str) -> list[int]:
+        return page_of_tests(store, ids[0], MatrixFilter(check=check))[0]
+
+    assert 1 in tests("fruit") and 1 in tests("icontains")  # compact text still matches
+    assert 3 in tests("equals") and 3 in tests("deep")  # nested, any case
+    assert tests("zzz") == []  # only inside a reason's text
+    assert tests('fruit"') == [] and tests("%") == []

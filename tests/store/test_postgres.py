@@ -298,3 +298,30 @@ def test_column_metrics_in_postgres(pg_url: str, tmp_path: Path) -> None:
     assert list(got[(0, 0)]) == ["agree", "loud"]
     assert got[(0, 0)] == pytest.approx(col.named_means) == {"agree": 1 / 3, "loud": 1 / 3}
     store.close()
+
+
+def test_check_filter_and_stored_column_figures_in_postgres(pg_url: str, tmp_path: Path) -> None:
+    """The matrix's check filter reads the grading's structure with PostgreSQL's JSON path
+    functions, and a finished run's column figures are stored (migration 0008) and read back."""
+    from promptwork.store.columnfigures import column_figures
+    from promptwork.store.matrix import MatrixFilter, column_metrics, page_of_tests
+
+    path = write_suite(tmp_path, {
+        "prompts": ["Say {{ w }}"], "providers": ["scripted"],
+        "tests": [{"vars": {"w": w}, "assert": [
+            {"type": "contains", "value": "yes", "metric": "Agree"}] if w == "a" else [
+            {"type": "equals", "value": "no"}]} for w in ("a", "b", "c")],
+    })
+    run = evaluate(path, db=pg_url, providers={0: ScriptedProvider({"Say a": "yes!", "*": "no"})})
+    store = Store(pg_url)
+    assert page_of_tests(store, run.id, MatrixFilter(check="agree"))[0] == [0]
+    assert page_of_tests(store, run.id, MatrixFilter(check="EQUALS"))[0] == [1, 2]
+    assert page_of_tests(store, run.id, MatrixFilter(check="yes"))[0] == []
+    numbers, metrics = column_figures(store, store.get_run(run.id))
+    assert (numbers[0].passes, numbers[0].fails) == (3, 0)
+    assert metrics == column_metrics(store, run.id) == {(0, 0): {"Agree": 1.0}}
+    with store.engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM column_figures WHERE run_id = :r"),
+                              {"r": run.id}).scalar_one()
+    assert stored == 1
+    store.close()

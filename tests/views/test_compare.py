@@ -99,9 +99,24 @@ def test_two_columns_of_one_run_say_which_is_better(runs: TwoRuns) -> None:
     assert view.same_run
     assert pair.pass_rate.change == pytest.approx(-0.9)
     assert pair.pass_rate.direction == "worse" and pair.score.direction == "worse"
-    assert pair.significant and pair.plain == "A is better"
+    assert pair.significant and pair.plain == "A better, p=0.0039"  # McNemar: 2 * 0.5 ** 9
     assert pair.pass_p is not None and pair.pass_p < 0.01
     assert pair.score_interval is not None and pair.score_interval[1] < 0
     assert pair.regressions == 9 and pair.fixes == 0
     with pytest.raises(ConfigError, match="name both with --a and --b"):
         build_compare(runs.store, runs.second)
+
+
+def test_a_significant_score_change_alone_is_said_in_one_phrase(runs: TwoRuns) -> None:
+    import dataclasses
+
+    from promptwork.views.compare import Delta
+
+    view = build_compare(runs.store, runs.first, runs.second)
+    alike = next(p for p in view.pairs if not p.significant)
+    higher = dataclasses.replace(alike, score=Delta(0.2, 0.5), score_significant=True,
+                                 score_p=0.012)
+    assert higher.plain == "B scores higher, p=0.012"
+    lower = dataclasses.replace(higher, score=Delta(0.5, 0.2))
+    assert lower.plain == "A scores higher, p=0.012"
+    assert dataclasses.replace(alike, score_p=0.2).plain == "no significant difference"

@@ -42,7 +42,8 @@ def test_two_columns_coloured_by_direction(client: TestClient, runs: TwoRuns) ->
                                           "test": 0})
     assert page.status_code == 200
     assert 'class="num delta fail" data-direction="worse"' in page.text
-    assert "A is better" in page.text
+    assert "<strong>A better, p=0.0039</strong>" in page.text  # one short phrase
+    assert 'title="' in page.text and "is better (p=0.0039)" in page.text  # the sentence on hover
     assert "<span>yes it is red</span>" not in page.text  # B answered "nope": a real diff
     assert "<del>yes it is red</del><ins>nope</ins>" in page.text
 

@@ -117,3 +117,49 @@ def test_run_on_suite_opens_the_jobs_page(client: TestClient, folder: Path) -> N
     store.close()
     missing = client.post("/playground/run-suite", data=form(suite="none.yaml"))
     assert missing.status_code == 400 and "not found" in missing.text
+
+
+def test_events_of_an_unknown_job_are_a_404_before_any_stream(client: TestClient) -> None:
+    events = client.get("/jobs/0123abcd/events")
+    assert events.status_code == 404
+    assert events.headers["content-type"].startswith("text/plain")
+    assert "no job" in events.text and "data:" not in events.text
+    assert client.get("/jobs/0123abcd").status_code == 404
+
+
+def test_a_provider_config_from_the_page_reaches_an_openai_compatible_server(
+        client: TestClient, fake_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                 "all_proxy", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MY_SERVER_KEY", "sk-localserverkey0123456789")
+    config = (f"openai:chat:my-model:\n  base_url: {fake_server.base_url}\n"
+              "  api_key_env: MY_SERVER_KEY\n")
+    data = form(model=[], other_models="openai:chat:my-model", provider_config=config)
+    body = client.post("/playground/stream", data=data).text
+    done = [json.loads(line[5:]) for line in body.splitlines() if line.startswith("data:")][-1]
+    assert done["type"] == "done" and done["error"] is None, done
+    assert done["text"] == fake_server.answer
+    assert len(fake_server.requests) == 1
+    sent = fake_server.requests[0]
+    assert sent.json["model"] == "my-model"
+    assert sent.headers["Authorization"] == "Bearer sk-localserverkey0123456789"
+    shown = client.post("/playground/run", data=data)
+    assert "base_url: " + fake_server.base_url in shown.text  # the field is kept
+    assert "sk-localserverkey" not in shown.text
+
+
+def test_an_api_key_in_the_provider_config_is_refused_and_never_shown_back(
+        client: TestClient) -> None:
+    for config in ("openai:chat:m:\n  api_key: hunter2-secret-value\n",
+                   "openai:chat:m: {apiKey: hunter2-secret-value}\n",
+                   "openai:chat:m:\n  headers: {X-Note: sk-abcdefghijklmnopqrstuvwxyz}\n"):
+        data = form(model=[], other_models="openai:chat:m", provider_config=config)
+        body = client.post("/playground/stream", data=data).text
+        assert "API key" in body and "api_key_env" in body
+        shown = client.post("/playground/run", data=data)
+        assert "hunter2" not in shown.text and "sk-abcdefghij" not in shown.text
+        assert "cleared" in shown.text or "API key" in shown.text
+    bad = client.post("/playground/stream",
+                      data=form(provider_config="echo:\n  - not a mapping\n")).text
+    assert "must be a mapping" in bad and "provider config:1" in bad

@@ -18,7 +18,7 @@ from promptwork.evaluation import EvalRun
 from promptwork.report.columns import resolve_model, resolve_prompt
 from promptwork.report.compare import render_comparison
 from promptwork.report.export import export
-from promptwork.report.runcompare import USAGE, compare_stored
+from promptwork.report.runcompare import USAGE
 from promptwork.report.summary import RATE_MEANING, summarize
 from promptwork.report.terminal import matrix_table, metrics_table, one_line, summary_table
 from promptwork.report.winner import judge_winner, mark_winner, winner_line
@@ -26,6 +26,7 @@ from promptwork.store import Store
 from promptwork.store.queries import Verdict, result_rows, run_overviews
 from promptwork.store.ratings import with_ratings
 from promptwork.suite import SUITE_NAMES
+from promptwork.views.compare import ComparePair, build_compare
 
 _db = click.option("--db", metavar="URL", help="Store URL (default: SQLite in .promptwork/).")
 _dir = click.option("-C", "--dir", "folder", default=".", metavar="DIR",
@@ -174,17 +175,46 @@ def compare_runs(run_a: str | None, run_b: str | None, col_a: str | None, col_b:
     """
     if run_a is None:
         raise ConfigError(f"say what to compare.\n{USAGE}")
-    result = compare_stored(open_store(folder, db), run_a, run_b, col_a, col_b)
+    view = build_compare(open_store(folder, db), run_a, run_b, col_a, col_b)
     out = console()
     if as_json:
-        out.print_json(json.dumps(result.to_dict(), default=str))
+        doc = view.result.to_dict()
+        for pair, shown in zip(doc["pairs"], view.pairs, strict=True):
+            pair["plain"] = shown.plain
+        out.print_json(json.dumps(doc, default=str))
         return
-    for i, pair in enumerate(result.pairs):
-        if i:
-            out.rule()
+    out.print(_compare_table(view.pairs))
+    for pair in view.pairs:
+        out.rule()
         for warning in pair.warnings:
             out.print(Text("warning: " + one_line(warning, 600), style="bold yellow"))
         out.print(render_comparison(pair.comparison))
+
+
+def _compare_table(pairs: tuple[ComparePair, ...]) -> Table:
+    """One row per compared pair, as the workbench's compare page shows them."""
+    table = Table(title="A (baseline) against B")
+    for name in ("A", "B", "Pairs", "Pass rate A → B", "Δ", "Mean score A → B", "Δ [95% CI]",
+                 "Regr.", "Fixes"):
+        table.add_column(name, overflow="fold", justify="left" if name in "AB" else "right")
+    table.add_column("Verdict", no_wrap=True,  # the phrase whole, the labels fold instead
+                     min_width=max((len(p.plain) for p in pairs), default=7))
+    colour = {"better": "green", "worse": "red"}
+    for p in pairs:
+        rate = p.pass_rate
+        rates = "" if rate.a is None or rate.b is None else f"{rate.a:.0%} → {rate.b:.0%}"
+        rate_change = "" if rate.change is None else f"{100 * rate.change:+.1f} pts"
+        score = p.score
+        scores = "" if score.a is None or score.b is None else f"{score.a:.3f} → {score.b:.3f}"
+        score_change = "" if score.change is None else f"{score.change:+.3f}"
+        if score_change and p.score_interval is not None:
+            score_change += f" [{p.score_interval[0]:+.3f}, {p.score_interval[1]:+.3f}]"
+        table.add_row(
+            Text(one_line(p.label_a, 60)), Text(one_line(p.label_b, 60)), str(p.pairs), rates,
+            Text(rate_change, style=colour.get(rate.direction, "")), scores,
+            Text(score_change, style=colour.get(score.direction, "")), str(p.regressions),
+            str(p.fixes), Text(p.plain, style="bold" if p.significant else ""))
+    return table
 
 
 @click.group("cache")

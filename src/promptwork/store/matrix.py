@@ -31,11 +31,13 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from promptwork.errors import ConfigError
@@ -51,6 +53,7 @@ __all__ = [
     "column_metrics",
     "column_numbers",
     "page_of_tests",
+    "rated_cells",
 ]
 
 Mode = Literal["all", "failures", "passes", "errors", "different"]
@@ -165,6 +168,35 @@ def _matches(store: Store, flt: MatrixFilter) -> ColumnElement[Any]:
     return or_(*(_text(h).like(needle, escape="\\") for h in haystacks))
 
 
+def _ran_check(store: Store, name: str) -> ColumnElement[Any]:
+    """A cell whose grading holds, at any depth, a check result whose ``type`` or ``metric``
+    is ``name`` (ignoring case): read from the JSON's structure, not its text."""
+    res = schema.results
+    wanted = name.strip().lower()
+    postgres = store.engine.dialect.name == "postgresql"
+    if postgres:
+        found = []
+        for path in ("lax $.**.type", "lax $.**.metric"):
+            node = func.jsonb_path_query(cast(res.c.grading, JSONB),
+                                         literal_column(f"'{path}'::jsonpath")).column_valued("node")
+            text_of = node.op("#>>")(literal_column("'{}'"))  # a JSON string as text
+            found.append(select(node).where(func.lower(text_of) == wanted).exists())
+        structural: ColumnElement[Any] = or_(*found)
+    else:
+        tree = func.json_tree(res.c.grading).table_valued("key", "atom")
+        structural = (select(literal(1)).select_from(tree)
+                      .where(tree.c.key.in_(("type", "metric")), func.lower(tree.c.atom) == wanted)
+                      .exists())
+    if not wanted.isascii() or '"' in wanted or "\\" in wanted:
+        return structural  # the name may be escaped in the JSON text: no text pre-filter
+    # Only the cells whose JSON text holds the name are parsed (a whole-run miss is a scan of
+    # text, as a search is); LIKE ignores ASCII case on SQLite, as ILIKE does on PostgreSQL.
+    needle = f"%{_escape_like(wanted)}%"
+    grading = cast(res.c.grading, String)
+    holds = grading.ilike(needle, escape="\\") if postgres else grading.like(needle, escape="\\")
+    return and_(holds, structural)
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -216,12 +248,7 @@ def page_of_tests(
     if flt.search:
         having.append(_count(_matches(store, flt)) > 0)
     if flt.check:
-        name = flt.check.replace('"', "")
-        grading = cast(res.c.grading, String)
-        having.append(_count(or_(
-            grading.like(f'%"type": "{_escape_like(name)}"%', escape="\\"),
-            grading.like(f'%"metric": "{_escape_like(name)}"%', escape="\\"),
-        )) > 0)
+        having.append(_count(_ran_check(store, flt.check)) > 0)
     if after is not None:
         query = query.where(res.c.test_idx > after)
     if before is not None:
@@ -283,6 +310,29 @@ def cells_of_tests(store: Store, run_id: str, tests: Sequence[int]) -> list[dict
              .order_by(res.c.test_idx, res.c.prompt_idx, res.c.provider_idx, res.c.repeat_idx))
     with store.engine.connect() as conn:
         return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def rated_cells(store: Store, run_id: str,
+                tests: Sequence[int]) -> dict[tuple[int, int, int, int], tuple[bool, ...]]:
+    """The human verdicts on the cells of these tests, in one query: per cell ``(test, prompt,
+    model, repeat)``, the pass/fail of each rater's latest rating that is not withdrawn."""
+    if not tests:
+        return {}
+    rt = schema.ratings
+    latest = (select(func.max(rt.c.id))
+              .where(rt.c.run_id == run_id, rt.c.test_idx.in_(list(tests)),
+                     rt.c.withdrawn_at.is_(None))
+              .group_by(rt.c.test_idx, rt.c.prompt_idx, rt.c.provider_idx, rt.c.repeat_idx,
+                        rt.c.rater))
+    query = (select(rt.c.test_idx, rt.c.prompt_idx, rt.c.provider_idx, rt.c.repeat_idx,
+                    rt.c.passed)
+             .where(rt.c.id.in_(latest)).order_by(rt.c.id))
+    out: dict[tuple[int, int, int, int], tuple[bool, ...]] = {}
+    with store.engine.connect() as conn:
+        for t, p, m, r, passed in conn.execute(query):
+            key = (int(t), int(p), int(m), int(r))
+            out[key] = (*out.get(key, ()), bool(passed))
+    return out
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from promptwork.errors import ConfigError
 from promptwork.report.compare import ChangedCell, Comparison
 from promptwork.report.runcompare import ColumnPair, RunComparison, compare_stored
-from promptwork.stats import SIGNIFICANCE
+from promptwork.stats import SIGNIFICANCE, format_p
 from promptwork.store import Store
 from promptwork.store.pairs import column_cell
 from promptwork.views.textdiff import TextDiff, word_diff
@@ -76,7 +76,7 @@ class ComparePair:
         score_p: Bootstrap p-value of the score change.
         significant: Pass/fail differs significantly.
         score_significant: The mean score differs significantly.
-        verdict: The pass/fail verdict in one sentence.
+        verdict: The pass/fail verdict in one sentence (``plain`` says it in a phrase).
         score_verdict: The score verdict in one sentence.
         comparison: The comparison itself (counts, flipped tests).
         warnings: Why the two sides may not compare (checks, data or parameters differ).
@@ -115,12 +115,18 @@ class ComparePair:
 
     @property
     def plain(self) -> str:
-        """``no significant difference``, or which side is significantly better."""
-        if self.comparison.pass_fail is None:
+        """The verdict in one short phrase: ``B better, p=0.003`` (McNemar on pass/fail),
+        ``A scores higher, p=0.02`` (pass/fail alike, the paired bootstrap on scores not),
+        ``no significant difference`` or ``nothing to compare``."""
+        pf = self.comparison.pass_fail
+        if pf is None:
             return "nothing to compare"
-        if not self.significant:
-            return "no significant difference"
-        return "B is better" if self.pass_rate.direction == "better" else "A is better"
+        if self.significant:
+            return f"{'B' if pf.fixes > pf.regressions else 'A'} better, p{format_p(pf.p_value)}"
+        change = self.score.change
+        if self.score_significant and self.score_p is not None and change:
+            return f"{'B' if change > 0 else 'A'} scores higher, p{format_p(self.score_p)}"
+        return "no significant difference"
 
 
 @dataclass(frozen=True, slots=True)

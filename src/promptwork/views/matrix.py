@@ -8,7 +8,6 @@ here; the templates escape it.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,18 +17,12 @@ from promptwork.report.naming import varying_first, varying_names
 from promptwork.report.summary import ColumnSummary
 from promptwork.report.terminal import EMPTY, compact_vars, one_line, status_of
 from promptwork.store import RunRecord, Store
-from promptwork.store.matrix import (
-    ColumnNumbers,
-    MatrixFilter,
-    cells_of_tests,
-    column_metrics,
-    column_numbers,
-    page_of_tests,
-)
+from promptwork.store.columnfigures import column_figures
+from promptwork.store.matrix import MatrixFilter, cells_of_tests, page_of_tests, rated_cells
 from promptwork.views.summary import SummaryTable, summary_table
 
-__all__ = ["CellGroup", "CellItem", "ColumnMemo", "ColumnView", "Figures", "MatrixView", "RowView",
-           "build_matrix_view", "labels_of"]
+__all__ = ["CellGroup", "CellItem", "ColumnView", "MatrixView", "RowView", "build_matrix_view",
+           "labels_of"]
 
 PREVIEW = 160
 PAGE_SIZES = (25, 50, 100, 200)
@@ -72,6 +65,14 @@ class CellItem:
     preview: str
     empty: bool
     path: str  # the cell page's path
+    rated: tuple[bool, ...] = ()  # each rater's human verdict (pass: True), if rated
+
+    @property
+    def rating(self) -> str:
+        """``pass``, ``fail`` or ``mixed`` (raters disagree); empty when not rated."""
+        if not self.rated:
+            return ""
+        return "pass" if all(self.rated) else "fail" if not any(self.rated) else "mixed"
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ class MatrixView:
         return tuple(c for c in self.columns if c.visible)
 
 
-def _cell(run_id: str, row: Mapping[str, Any]) -> CellItem:
+def _cell(run_id: str, row: Mapping[str, Any], rated: tuple[bool, ...] = ()) -> CellItem:
     status = status_of(row)
     output = row.get("output")
     empty = status != "ERROR" and not (output or "").strip()
@@ -131,42 +132,7 @@ def _cell(run_id: str, row: Mapping[str, Any]) -> CellItem:
             f"{row['provider_idx']}/{row['repeat_idx']}")
     return CellItem(int(row["repeat_idx"]), status,
                     "" if status == "ERROR" else f"{float(row.get('score') or 0.0):.2f}",
-                    EMPTY if empty else preview, empty, path)
-
-
-Figures = tuple[list[ColumnNumbers], dict[tuple[int, int], dict[str, float]]]
-
-
-class ColumnMemo:
-    """The per-column figures (numbers and named metrics) of finished runs, kept in memory.
-
-    They cost a pass over the run's cells (named metrics read every cell's grading: ~0.5 s for
-    100,000 cells), so a finished run's are computed once; the key holds the run's status, end
-    time and cell count, so a resumed, extended or re-graded run is read again. A running run's
-    figures are always read afresh. Holds at most ``size`` runs (the oldest entry leaves first).
-    """
-
-    def __init__(self, size: int = 32):
-        self.size = size
-        self._kept: dict[tuple[Any, ...], Figures] = {}
-        self._lock = threading.Lock()  # pages are served from a thread pool
-
-    def figures(self, store: Store, run: RunRecord) -> Figures:
-        """``run``'s column numbers and named metrics."""
-        key = (store.url, run.id, run.status, run.finished_at, run.done_cells)
-        with self._lock:
-            kept = self._kept.get(key)
-        if kept is not None:
-            return kept
-        found = (column_numbers(store, run.id), column_metrics(store, run.id))
-        if self.size and run.status != "running" and run.finished_at is not None:
-            with self._lock:
-                for old in [k for k in self._kept if k[:2] == key[:2]]:
-                    del self._kept[old]
-                while len(self._kept) >= self.size:
-                    del self._kept[next(iter(self._kept))]
-                self._kept[key] = found
-        return found
+                    EMPTY if empty else preview, empty, path, rated)
 
 
 def build_matrix_view(
@@ -177,17 +143,17 @@ def build_matrix_view(
     after: int | None = None,
     before: int | None = None,
     limit: int = 50,
-    memo: ColumnMemo | None = None,
 ) -> MatrixView:
     """A page of ``run``'s matrix under ``flt``.
 
-    ``memo`` keeps a finished run's per-column figures between pages (the workbench passes one).
+    The per-column figures of a finished run are the ones stored at its finish
+    (:func:`promptwork.store.columnfigures.column_figures`); a running run's are computed live.
 
     Raises:
         ConfigError: A bad filter (unknown mode, invalid regular expression).
     """
     prompts, models = labels_of(run)
-    numbers, metrics = (memo or ColumnMemo(0)).figures(store, run)
+    numbers, metrics = column_figures(store, run)
     keys = [(n.prompt_idx, n.provider_idx) for n in numbers]
     shown = set(flt.columns) & set(keys) or set(keys)
     columns = tuple(ColumnView(p, m, _label(prompts, p), _label(models, m), (p, m) in shown)
@@ -206,6 +172,7 @@ def build_matrix_view(
                                tuple(sorted(shown)) if shown != set(keys) else ())
     tests, more = page_of_tests(store, run.id, page_filter, after=after, before=before, limit=limit)
     cells = cells_of_tests(store, run.id, tests)
+    ratings = rated_cells(store, run.id, tests)  # one query for the page
     by_test: dict[int, dict[tuple[int, int], list[CellItem]]] = {}
     variables: dict[int, dict[str, Any]] = {}
     descriptions: dict[int, str] = {}
@@ -216,8 +183,9 @@ def build_matrix_view(
         if row.get("description"):
             descriptions.setdefault(t, str(row["description"]))
         repeats = repeats or int(row["repeat_idx"]) > 0
-        by_test.setdefault(t, {}).setdefault(
-            (int(row["prompt_idx"]), int(row["provider_idx"])), []).append(_cell(run.id, row))
+        column = (int(row["prompt_idx"]), int(row["provider_idx"]))
+        rated = ratings.get((t, *column, int(row["repeat_idx"])), ())
+        by_test.setdefault(t, {}).setdefault(column, []).append(_cell(run.id, row, rated))
     varying = varying_names(variables.values())
     rows = []
     for t in tests:

@@ -70,8 +70,7 @@ def matrix_page(
     chosen: Mode = mode  # narrowed by the check above
     flt = MatrixFilter(chosen, q.strip(), re in ("1", "on", "true"), check.strip(),
                        _columns(",".join(col) if col else cols))
-    view = build_matrix_view(store, run, flt, after=after, before=before, limit=n,
-                             memo=request.app.state.column_memo)
+    view = build_matrix_view(store, run, flt, after=after, before=before, limit=n)
     partial = bool(request.headers.get("hx-request")
                    and request.headers.get("hx-target") == "matrix")
     template = "partials/matrix.html" if partial else "web/matrix.html"

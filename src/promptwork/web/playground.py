@@ -5,6 +5,11 @@
 The page's one form holds the prompt text, a field per variable, the parameters and the model
 checkboxes; its buttons post it to:
 
+The "Provider config" field takes YAML: model id -> provider options (``base_url`` of an
+OpenAI-compatible server, ``api_key_env``, ``n_threads``, ...), for the models chosen or typed.
+An API key itself is refused (name its environment variable with ``api_key_env``), and a
+refused field is never shown back.
+
 - ``/playground/stream``: the answers as Server-Sent Events (``data: {json}`` per
   :mod:`promptwork.playground` event), read by ``playground.js`` into one column per model;
 - ``/playground/run``: the same, collected, for a browser without scripts;
@@ -20,12 +25,13 @@ Every post re-renders the page with what was typed, so nothing is lost to a mess
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sse_starlette.sse import EventSourceResponse
 
 from promptwork.errors import ConfigError
@@ -39,7 +45,9 @@ from promptwork.playground import (
     variable_fields,
 )
 from promptwork.prompts import PromptTemplate
+from promptwork.secrets import redact
 from promptwork.web.pages import page
+from promptwork.yamlfile import load_yaml
 
 __all__ = ["router"]
 
@@ -88,6 +96,7 @@ class FormState:
     description: str = ""
     overwrite: bool = False
     opened_hash: str = ""
+    provider_config: str = ""
 
     def all_models(self) -> list[str]:
         typed = [m.strip() for m in self.other_models.replace("\n", ",").split(",")]
@@ -111,7 +120,56 @@ async def _state(request: Request) -> FormState:
         models=[m for m in form.getlist("model") if isinstance(m, str)],
         other_models=text("other_models"), suite=text("suite").strip(),
         description=text("description").strip(), overwrite=text("overwrite") == "1",
-        opened_hash=text("opened_hash"))
+        opened_hash=text("opened_hash"),
+        provider_config=text("provider_config").replace("\r\n", "\n"))
+
+
+#: Option names that would hold a secret itself: refused (``api_key_env`` names a variable).
+SECRET_OPTION = re.compile(r"(?i)^(api_?key|apikey|token|access_?token|password|secret.*|"
+                           r"authorization|.*_key)$")
+#: The same names as YAML keys anywhere in the field's text (block or flow style).
+SECRET_KEY_TEXT = re.compile(r"(?i)(?<![\w-])[\"']?(api_?key|apikey|token|access_?token|password|"
+                             r"secret\w*|authorization|\w+_key)[\"']?\s*:")
+
+
+def holds_secret(text: str) -> bool:
+    """Whether the provider config text holds an API key (a key-named option or a key-shaped
+    value): such a field is refused and never shown back."""
+    return bool(SECRET_KEY_TEXT.search(text)) or redact(text) != text
+MAX_CONFIG = 20_000
+WHERE = "provider config"
+
+
+def provider_configs(text: str) -> dict[str, dict[str, Any]]:
+    """The "Provider config" field: YAML mapping each model id to its provider options.
+
+    Raises:
+        ConfigError: Not such a mapping, or an option that holds a secret (with its line).
+    """
+    if not text.strip():
+        return {}
+    if len(text) > MAX_CONFIG:
+        raise ConfigError(f"the provider config has at most {MAX_CONFIG:,} characters")
+    if holds_secret(text):
+        raise ConfigError("the provider config holds an API key: keys are not taken from the "
+                          "workbench; set an environment variable and name it with api_key_env")
+    data, lines = load_yaml(text, WHERE)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError("the provider config maps a model id to its options, e.g. "
+                          "'openai:chat:my-model: {base_url: http://127.0.0.1:8000/v1}'", WHERE, 1)
+    out: dict[str, dict[str, Any]] = {}
+    for model, options in data.items():
+        if not isinstance(options, dict):
+            raise lines.error([model], f"the options of {model!r} must be a mapping")
+        for name in options:
+            if SECRET_OPTION.match(str(name)) and str(name) != "api_key_env":
+                raise lines.error([model, name], (
+                    f"{name!r}: API keys are not taken from the workbench; set an environment "
+                    "variable and name it with api_key_env"))
+        out[str(model).strip()] = dict(options)
+    return out
 
 
 def _parsed(playground: Playground, state: FormState) -> tuple[PromptTemplate | None, str]:
@@ -141,10 +199,15 @@ def _render(
     shown = {f.name: state.values.get(f.name, "" if f.default is None else _text(f.default))
              for f in fields}
     models = [*OFFERED_MODELS, *(m for m in state.models if m not in OFFERED_MODELS)]
+    config_shown = state.provider_config
+    if holds_secret(config_shown):  # never sent back to the page
+        config_shown = ""
+        error = error or ("the provider config held an API key and was cleared: name its "
+                          "environment variable with api_key_env instead")
     return page(request, "web/playground.html", status_code=status_code, title="playground",
                 state=state, fields=fields, shown=shown, parse_error=parse_error,
                 models=models, kinds=KINDS, form_params=FORM_PARAMS, answers=answers or [],
-                message=message, error=error)
+                message=message, error=error, config_shown=config_shown)
 
 
 def _text(value: Any) -> str:
@@ -189,12 +252,14 @@ async def _events(request: Request, state: FormState) -> AsyncIterator[dict[str,
     try:
         template = playground.parse(state.source, state.kind, state.file or "playground")
         params = params_from_form(state.params)
+        configs = provider_configs(state.provider_config)
     except ConfigError as exc:
         for column, model in enumerate(models):
             yield AnswerDone(column, model, error=str(exc), error_kind="config").to_dict()
         return
     values = _values(variable_fields(template), state)
-    async for event in playground.stream(template, values, models, params):
+    async for event in playground.stream(template, values, models, params,
+                                         {m: configs[m] for m in models if m in configs}):
         yield event.to_dict()
 
 
@@ -279,8 +344,14 @@ async def job_page(request: Request, job_id: str) -> Response:
 
 @router.get("/jobs/{job_id}/events")
 async def job_events(request: Request, job_id: str) -> Response:
-    """The job's events as Server-Sent Events (``data`` JSON objects; see JobManager)."""
-    events = jobs_of(request).events(job_id)
+    """The job's events as Server-Sent Events (``data`` JSON objects; see JobManager); an
+    unknown job is a 404 before any stream starts (an EventSource then stops retrying)."""
+    jobs = jobs_of(request)
+    try:
+        jobs.get(job_id)
+    except ConfigError as exc:
+        return PlainTextResponse(str(exc), status_code=404)
+    events = jobs.events(job_id)
 
     async def sse() -> AsyncIterator[dict[str, str]]:
         async for event in events:
