@@ -510,3 +510,13 @@ def _split_roles(
             text = stripped[:-1] if stripped.endswith("\n") else stripped
         parts.append(_Part(role, engine.compile(text, label, first_line)))
     return parts
+
+
+def search(query: str = "", **options: Any) -> Any:
+    """Search the prompt library: :func:`promptwork.library.search.search` (loaded on use).
+
+    Returns rows with scores, best first; see that function for the filters.
+    """
+    from promptwork.library.search import search as library_search
+
+    return library_search(query, **options)

@@ -10,10 +10,12 @@ import click
 from rich.markup import escape
 
 from promptwork.cli.output import console, safe_text
+from promptwork.library.sync import record_suite
 from promptwork.optimizer.api import aoptimize
 from promptwork.optimizer.options import METRIC_CHOICES, STRATEGIES, OptimizeOptions
 from promptwork.optimizer.plan import prepare
 from promptwork.optimizer.report import render
+from promptwork.suite import load_suite
 
 #: A run id or a prefix of one (``20261123-223145-ab12cd``): 4+ digits of its date first.
 _RUN_ID = re.compile(r"\d{4,8}(-\d{0,6}(-[0-9a-f]{0,6})?)?")
@@ -96,7 +98,9 @@ def optimize_command(
         for line in plan.lines():
             out.print(safe_text(line), markup=False)
         return
-    result = asyncio.run(aoptimize(prompt, suite, options))
+    loaded = load_suite(suite)
+    result = asyncio.run(aoptimize(prompt, loaded, options))
+    record_suite(loaded, db, "optimize")  # the prompt library keeps the files' versions
     out.print(render(result))
     if result.output is not None:
         err.print(f"wrote {result.output}", style="dim", markup=False)
