@@ -103,6 +103,8 @@ class FakeServer:
 
     def __init__(self, answer: str = "Hello from the fake server.") -> None:
         self.answer = answer
+        #: Writes the answer from the request body instead of ``answer`` (a scripted model).
+        self.responder: Callable[[dict[str, Any]], str] | None = None
         self.delay = 0.0
         self.requests: list[LoggedRequest] = []
         self.max_in_flight = 0
@@ -293,7 +295,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raw = data.encode() if isinstance(data, str) else data
                 self._send(fault.status, raw, "text/plain", headers)
             return
-        text = fault.text if fault and fault.text is not None else fake.answer
+        text = fault.text if fault and fault.text is not None else (
+            fake.responder(body) if fake.responder is not None else fake.answer)
         route = self._route(method, path)
         if route is None:
             self._json(404, {"error": {"message": f"no route {method} {path}",

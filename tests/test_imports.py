@@ -20,7 +20,8 @@ SRC = Path(promptwork.__file__).parent
 #: Above the core: the command line, reports, the optimizer, and the public API facades
 #: (``promptwork`` itself; ``promptwork.evaluation``, whose EvalRun summarizes through report).
 UPPER = ("promptwork.cli", "promptwork.report", "promptwork.optimizer", "promptwork.views",
-         "promptwork.web", "promptwork.templating")
+         "promptwork.web", "promptwork.templating", "promptwork.library", "promptwork.probes",
+         "promptwork.serve", "promptwork.hooks", "promptwork.client")
 FACADES = ("promptwork", "promptwork.evaluation")
 
 

@@ -11,6 +11,27 @@ from promptwork.types import Completion
 
 
 @dataclass(frozen=True, slots=True)
+class ProbeTag:
+    """Marks a test derived by a probe (issue 21): recorded with each of its result cells.
+
+    Attributes:
+        kind: The probe (``robustness``, ``consistency``, ``bias``, ``offtopic``, ``injection``).
+        origin: Index of the suite test it was derived from.
+        transform: The transformation applied (``typos(rate=0.05)``, ``gender: male->female``...).
+        group: What its figures are grouped by (a perturbation, an attribute value, a family).
+        sample: The repeat index its model call samples as (0: the cell's own repeat). A
+            consistency probe's copies of one test are samples 1..n-1, so each gets its own
+            cache key and, where the provider seeds per repeat, its own seed.
+    """
+
+    kind: str
+    origin: int
+    transform: str
+    group: str
+    sample: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class TestCase:
     """One row of a suite: variables, the checks to run on each answer, and options.
 
@@ -23,6 +44,7 @@ class TestCase:
         source: Where it was defined, for error messages (``tests.csv:12``).
         deferred: Vars written in the suite that use a ``storeOutputAs`` name: left as written
             at load, rendered once the stored value is known (the only vars rendered then).
+        probe: Set on a test derived by a probe: which probe, from which test, how.
     """
 
     __test__ = False  # not a pytest test class
@@ -35,6 +57,8 @@ class TestCase:
     source: str | None = None
     threshold: float | None = None
     deferred: frozenset[str] = frozenset()
+    #: Set on a test derived by a probe (see :class:`ProbeTag`).
+    probe: ProbeTag | None = None
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -70,6 +94,8 @@ class CellResult:
     params: Mapping[str, Any] = field(default_factory=dict)
     #: The test's description (shown as the row's name in reports).
     description: str | None = None
+    #: Set when the test was derived by a probe (recorded with the result).
+    probe: ProbeTag | None = None
 
     @property
     def output(self) -> str | None:

@@ -140,8 +140,9 @@ def _forecast(runner: Runner, providers: list[Provider]) -> list[ProviderForecas
                 continue
             for r in range(repeat):
                 found.cells += 1
+                sample = r + (test.probe.sample if test.probe is not None else 0)
                 if use_cache and store.cache_get(cache_key(pair.provider, prompt,
-                                                           pair.params, r)) is not None:
+                                                           pair.params, sample)) is not None:
                     found.cached += 1
                     continue
                 found.prompt_tokens += len(prompt.as_text()) // CHARS_PER_TOKEN + 1

@@ -9,10 +9,13 @@ written to the store at once; a resumed run skips the cells already stored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import Coroutine, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from promptwork.calls import CallPolicy, ModelCaller
 from promptwork.cases import CellKey, CellResult, TestCase
@@ -38,6 +41,7 @@ from promptwork.limits import Limits, RunLimits
 from promptwork.providers.base import Provider
 from promptwork.providers.registry import create_provider
 from promptwork.store import Store
+from promptwork.store.columnfigures import store_column_figures
 from promptwork.suite import (
     PromptEntry,
     ProviderEntry,
@@ -68,6 +72,9 @@ class RunConfig:
     max_tests: int | None = None
     #: Embedded models decode one call at a time instead of in batches (``--sequential``).
     sequential: bool = False
+    #: Embedded models decode with llama.cpp's stock kernels (``--fast-decoding``): faster, but
+    #: an answer may depend on which cells share its batch.
+    fast_decoding: bool = False
     #: Grading providers by id, to inject fakes in tests.
     graders: dict[str, Provider] = field(default_factory=dict)
     #: ``--max-calls`` / ``--max-cost``: the run stops cleanly (resumable) when one is reached.
@@ -108,6 +115,8 @@ class Runner:
         self.store = store
         self.config = config or RunConfig()
         self.subscribers = list(subscribers)
+        if suite.extensions is not None:  # promptfoo's hooks (promptwork.extensions)
+            self.subscribers.append(suite.extensions.subscriber())
         self._injected = providers or {}
         self.run_id: str | None = None
         #: Cells of tests with a ``select-best`` check, per test, until the window ends.
@@ -118,7 +127,10 @@ class Runner:
         #: check per distinct way of measuring, and whether a model-graded check names no grader.
         self._measuring: dict[str, CheckSpec] = {}
         self._default_graded = False
-        self.limits = RunLimits(self.config.limits)
+        limits = self.config.limits
+        if suite.options.max_eval_time_ms is not None and limits.max_time_s is None:
+            limits = replace(limits, max_time_s=suite.options.max_eval_time_ms / 1000)
+        self.limits = RunLimits(limits)
         self.graders = GraderPool(
             store if self.config.use_cache and suite.options.cache else None,
             self.config.policy, suite.options.max_concurrency, self.config.graders)
@@ -138,6 +150,8 @@ class Runner:
     def _config_of(self, entry: ProviderEntry) -> dict[str, Any]:
         if self.config.sequential and entry.id.startswith("local:"):
             return {**entry.config, "decoding": "sequential"}
+        if self.config.fast_decoding and entry.id.startswith("local:"):
+            return {**entry.config, "decoding": "fast"}
         return entry.config
 
     def _tests(self) -> Iterator[TestCase]:
@@ -307,6 +321,11 @@ class Runner:
         finally:
             self.store.finish_run(
                 run_id, status, {"stopped": self.limits.stopped} if self.limits.stopped else None)
+            # The matrix's column summary, once. A cache of what the store already holds: if
+            # storing it fails, the run's first open computes it again; the run's own outcome
+            # (or exception) must not be lost to it.
+            with contextlib.suppress(SQLAlchemyError):
+                store_column_figures(self.store, run_id)
             for provider in providers:
                 await provider.aclose()
             await self.graders.aclose()
@@ -351,15 +370,21 @@ class Runner:
         rendered: list[RenderedPrompt | TemplateError] = []
         for pair, test, _ in cells:
             try:
-                rendered.append(pair.prompt.template.render(
+                rendered.append(replace(pair.prompt.template.render(
                     test.vars, test.options.get("prefix", ""), test.options.get("suffix", ""),
-                    {"id": pair.provider.id, "label": pair.provider_entry.label}))
+                    {"id": pair.provider.id, "label": pair.provider_entry.label}),
+                    vars=test.vars))  # file://provider.py gets them (promptfoo's context.vars)
             except TemplateError as exc:
                 rendered.append(exc)
         items = [(p, pair.params) for (pair, _, _), p in zip(cells, rendered, strict=True)
                  if isinstance(p, RenderedPrompt)]
-        repeats = [r for (_, _, r), p in zip(cells, rendered, strict=True)
+        repeats = [r + (t.probe.sample if t.probe is not None else 0)  # a probe's own sample
+                   for (_, t, r), p in zip(cells, rendered, strict=True)
                    if isinstance(p, RenderedPrompt)]
+        if self.suite.extensions is not None:
+            for (_, test, _), prompt in zip(cells, rendered, strict=True):
+                if isinstance(prompt, RenderedPrompt):
+                    self.suite.extensions.before_each(test)
         caller = cells[0][0].caller
         outcomes = iter(await caller.call_many(items, repeats) if items else [])
         delay = self.suite.options.delay_ms
@@ -375,6 +400,7 @@ class Runner:
                 cell = await self._grade(key, test, prompt, outcome, pair)
             cell.params = pair.params.given()
             cell.description = test.description
+            cell.probe = test.probe
             row = (cell, pair.prompt.template.content_hash, pair.provider.id)
             if cell.completion is not None and cell.completion.cached:
                 from_cache.append(row)  # free to redo: written together below

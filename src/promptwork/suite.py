@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from promptwork.cmdoptions import fold_command_line_options
 from promptwork.configfiles import ConfigFileError, load_config_files
 from promptwork.datasets import TestSource
 from promptwork.derived import validate_derived
 from promptwork.errors import ConfigError
+from promptwork.extensions import Extensions, load_extensions
 from promptwork.genkeys import GenerationKeyError, prompt_config_params, split_config
 from promptwork.metrics import validate_metrics
 from promptwork.prompts import PromptTemplate
@@ -25,6 +27,7 @@ from promptwork.providers.python_file import resolve_entries
 from promptwork.providers.registry import known_prefixes
 from promptwork.scenarios import expand_scenarios
 from promptwork.suiteenv import parse_env
+from promptwork.suitefilters import load_filters
 from promptwork.suiterefs import check_templates, expand_refs
 from promptwork.templates import TemplateEngine
 from promptwork.types import Params
@@ -36,22 +39,17 @@ SUITE_NAMES = ("promptwork.yaml", "promptwork.yml", "promptfooconfig.yaml", "pro
 SUPPORTED_KEYS = (
     "description", "prompts", "providers", "targets", "tests", "defaultTest", "evaluateOptions",
     "outputPath", "metrics", "tags", "metadata", "sharing", "optimize", "renderDataVars",
-    "derivedMetrics", "assertionTemplates", "env", "scenarios",
+    "derivedMetrics", "assertionTemplates", "env", "scenarios", "probes", "commandLineOptions",
+    "nunjucksFilters", "extensions",
 )
 #: promptfoo keys we read but do not act on yet, with what to do instead.
 UNSUPPORTED_KEYS = {
-    "extensions": "'extensions' (beforeAll/afterEach hooks) are not supported: they change the "
-                  "suite while it runs, which would make runs impossible to resume or compare",
-    "nunjucksFilters": "'nunjucksFilters' are not supported: promptfoo's filters are JavaScript "
-                       "functions and promptwork renders templates with Jinja2 (its built-in "
-                       "filters such as upper, trim, replace, tojson are available)",
     "redteam": "'redteam' is not supported yet",
-    "commandLineOptions": "'commandLineOptions' is not supported; pass options on the command line",
     "tracing": "'tracing' is not supported",
     "writeLatestResults": "'writeLatestResults' is not needed: every run is stored",
 }
 EVAL_OPTION_KEYS = (
-    "maxConcurrency", "repeat", "delay", "cache", "timeoutMs",
+    "maxConcurrency", "repeat", "delay", "cache", "timeoutMs", "maxEvalTimeMs",
     "showProgressBar",  # display only: accepted, no effect on results
 )
 PROVIDER_KEYS = ("id", "label", "config", "delay", "prompts")
@@ -87,6 +85,8 @@ class EvalOptions:
     delay_ms: int = 0
     cache: bool = True
     timeout_ms: int | None = None
+    #: promptfoo's ``maxEvalTimeMs``: no request is sent after that long (see promptwork.limits).
+    max_eval_time_ms: int | None = None
 
 
 @dataclass
@@ -118,6 +118,11 @@ class Suite:
     optimize: SuiteOptimizeDefaults = field(default_factory=SuiteOptimizeDefaults)
     #: promptfoo's ``env:``: variables set while the suite's models are created and called.
     env: dict[str, str] = field(default_factory=dict)
+    #: promptwork's ``probes:`` (issue 21): each entry with where it is written (``file:line``);
+    #: ``promptwork probe`` reads them (:mod:`promptwork.probes`), ``eval`` leaves them aside.
+    probes: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    #: promptfoo's ``extensions`` (Python hooks; :mod:`promptwork.extensions`), loaded.
+    extensions: Extensions | None = None
 
     def fingerprint(self) -> str:
         """sha256 over the suite text, every prompt's text and every data file's bytes.
@@ -175,10 +180,12 @@ def parse_suite(
                 (key,), f"unknown suite key {key!r}{did_you_mean(str(key), SUPPORTED_KEYS)}; "
                 f"allowed: {', '.join(SUPPORTED_KEYS)}"
             )
+    data = fold_command_line_options(data, where)  # promptfoo's command-line defaults
     data = expand_refs(data, where)
     check_templates(data, where)
     data, where = _targets_as_providers(data, where)
-    engine = TemplateEngine()
+    filters = load_filters(data.get("nunjucksFilters"), where, base_dir, allow_outside)
+    engine = TemplateEngine(filters={n: (f.identity, f.as_jinja()) for n, f in filters.items()})
     prompts = _prompts(data.get("prompts"), where, base_dir, engine, allow_outside)
     providers = _providers(data.get("providers"), where, base_dir, allow_outside)
     providers = resolve_entries(providers, base_dir, allow_outside, lambda i, msg: where.error(
@@ -233,9 +240,28 @@ def parse_suite(
         env = parse_env(data.get("env"))
     except ConfigError as exc:
         raise where.error(("env",), exc.message) from None
+    extensions = load_extensions(data.get("extensions"), where, base_dir, allow_outside, {
+        "description": desc, "prompts": [p.label for p in prompts],
+        "providers": [{"id": p.id, "label": p.label} for p in providers]})
     return Suite(file, base_dir, str(desc) if desc is not None else None, prompts, providers,
                  tests, options, outputs, metrics, text, _optimize(data.get("optimize"), where),
-                 env)
+                 env, _probes(data.get("probes"), where), extensions=extensions)
+
+
+def _probes(spec: Any, where: LineMap) -> list[tuple[dict[str, Any], str]]:
+    """``probes:``: a list of mappings with a ``kind``, each kept with its ``file:line``."""
+    if spec is None:
+        return []
+    if not isinstance(spec, list):
+        raise where.error(("probes",), "'probes' must be a list of probes (each with a 'kind')")
+    out = []
+    for i, item in enumerate(spec):
+        if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
+            raise where.error(("probes", i), "each probe must be a mapping with a 'kind' "
+                                             "(robustness, consistency, bias, offtopic, injection)")
+        line = where.line_of(("probes", i))
+        out.append((item, f"{where.path or 'suite'}" + (f":{line}" if line else "")))
+    return out
 
 
 def _default_test_file(ref: str, where: LineMap, base_dir: Path, allow_outside: bool) -> Any:
@@ -426,12 +452,14 @@ def _options(spec: Any, where: LineMap) -> EvalOptions:
         return value
 
     timeout = spec.get("timeoutMs")
+    max_time = spec.get("maxEvalTimeMs")
     return EvalOptions(
         max_concurrency=integer("maxConcurrency", 4, 1),
         repeat=integer("repeat", 1, 1),
         delay_ms=integer("delay", 0, 0),
         cache=bool(spec.get("cache", True)),
         timeout_ms=integer("timeoutMs", 0, 1) if timeout is not None else None,
+        max_eval_time_ms=integer("maxEvalTimeMs", 0, 1) if max_time is not None else None,
     )
 
 

@@ -165,10 +165,10 @@ def test_unsupported_promptfoo_key_is_named(
 ) -> None:
     (tmp_path / "promptfooconfig.yaml").write_text(
         "prompts: ['x']\nproviders: [echo]\ntests:\n  - vars: {}\n"
-        "extensions:\n  - file://hooks.py:hook\n")
+        "tracing:\n  enabled: true\n")
     code, _, err = evaluate(capsys)
     assert code == 2
-    assert "promptfooconfig.yaml:5" in err and "'extensions'" in err and "not supported" in err
+    assert "promptfooconfig.yaml:5" in err and "'tracing'" in err and "not supported" in err
 
 
 def test_unknown_evaluate_option_gets_a_did_you_mean(
@@ -351,7 +351,8 @@ def test_runs_compare_two_columns_of_one_run(
     assert f"B = {run_id} bad {TIMES} scripted" in out
     assert f"good {TIMES} scripted is better (p=0.002)" in out  # exact McNemar: 2 * 0.5 ** 10
     assert "Regressions (A pass → B fail): 10" in out
-    assert "Fixes" not in out
+    assert "Fixes (A fail" not in out
+    assert "A better, p=0.002" in out  # the summary table's verdict (views/compare.py)
     code, _, err = cli(capsys, "runs", "compare", run_id, "--a", "0:0", "--b", "2:0")
     assert code == 2 and "no column 2:0" in err
     code, _, err = cli(capsys, "runs", "compare", run_id)

@@ -726,7 +726,7 @@ def test_decoding_settings_are_part_of_the_identity(
 
 @pytest.mark.parametrize(
     "config",
-    [{"decoding": "fast"}, {"decoding": None}, {"batch_width": 0}, {"batch_width": 65},
+    [{"decoding": "turbo"}, {"decoding": None}, {"batch_width": 0}, {"batch_width": 65},
      {"batch_width": "wide"}, {"workers": 0}, {"workers": "many"}],
 )
 def test_invalid_decoding_settings_are_rejected(config: dict[str, Any]) -> None:

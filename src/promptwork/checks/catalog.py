@@ -64,6 +64,7 @@ BUILTIN: dict[str, str] = {
     "is-xml": "promptwork.checks.markup:is_xml",
     "contains-xml": "promptwork.checks.markup:contains_xml",
     "gleu": "promptwork.checks.gleu:gleu",
+    "injection-resisted": "promptwork.checks.injection:injection_resisted",
 }
 
 #: Validation of the checks added for promptfoo's surface: type -> ``module:function`` returning
@@ -92,6 +93,7 @@ SPEC_PROBLEMS: dict[str, str] = {
     "is-xml": "promptwork.checks.markup:spec_problem",
     "contains-xml": "promptwork.checks.markup:spec_problem",
     "gleu": "promptwork.checks.gleu:spec_problem",
+    "injection-resisted": "promptwork.checks.injection:spec_problem",
 }
 
 #: Checks that call a grading model through :attr:`CheckContext.grader`.

@@ -21,6 +21,7 @@ from promptwork.cli.run import parse_assignments
 from promptwork.evaluation import EvalRun, aevaluate
 from promptwork.forecast import forecast, forecast_lines
 from promptwork.genkeys import prompt_config_params
+from promptwork.library.sync import record_suite
 from promptwork.limits import Limits
 from promptwork.report.export import export
 from promptwork.report.notes import run_notes
@@ -54,6 +55,10 @@ EXIT_ERRORS = 101
 @click.option("--max-tests", type=click.IntRange(1), help="Only the first N tests.")
 @click.option("--sequential", is_flag=True,
               help="Embedded models decode one call at a time (no batching).")
+@click.option("--fast-decoding", is_flag=True,
+              help="Embedded models decode with llama.cpp's fastest kernels and shared batches: "
+                   "faster, but an answer may depend on which cells share its batch (the "
+                   "default is batch invariant). Cached separately.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--no-table", is_flag=True, help="Do not print the result matrix.")
 @click.option("-p", "--param", "param_items", multiple=True, metavar="NAME=VALUE",
@@ -84,13 +89,17 @@ def eval_command(
     dry_run: bool = False,
     max_calls: int | None = None,
     max_cost: float | None = None,
+    fast_decoding: bool = False,
 ) -> None:
     """Run an evaluation suite: prompts x models x tests, checked and stored."""
+    if fast_decoding and sequential:
+        raise click.UsageError("--fast-decoding and --sequential exclude each other")
     params = prompt_config_params(parse_assignments(param_items, "parameter", typed=True), "-p")
     suite = load_suite(suite_path)
     out, err = console(), console(stderr=True)
     config = RunConfig(max_concurrency=max_concurrency, repeat=repeat, use_cache=not no_cache,
                        max_tests=max_tests, sequential=sequential, params=params,
+                       fast_decoding=fast_decoding,
                        limits=Limits(max_calls=max_calls, max_cost=max_cost))
     if dry_run:
         _dry_run(suite, db, config)
@@ -98,6 +107,7 @@ def eval_command(
     progress = ProgressBar(err, enabled=not no_progress and err.is_terminal)
     run = asyncio.run(aevaluate(suite, db=db, config=config, resume=resume,
                                 subscribers=[progress]))
+    record_suite(suite, db, "eval")  # the prompt library keeps the files' versions
     columns, winner = run.columns_and_winner()
     if not no_table:
         out.print(matrix_table(run.iter_rows(), run.prompt_labels, run.provider_labels))
@@ -139,7 +149,7 @@ def _decoding_note(run: EvalRun) -> str | None:
         s = p.get("settings") or {}
         if s.get("provider") == "local":
             how = s.get("decoding", "sequential")
-            if how == "batched":
+            if how in ("batched", "fast"):
                 how += f" (width {s.get('batch_width')})"
             if s.get("layout"):  # what was used and why (calibrated, rule or option)
                 notes.append(f"{p['label']}: {how}, {s['layout']} ({s.get('layout_why')})")

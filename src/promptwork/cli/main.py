@@ -27,6 +27,11 @@ COMMANDS = {
     "cache": "promptwork.cli.runs:cache_group",
     "optimize": "promptwork.cli.optimize:optimize_command",
     "ui": "promptwork.cli.ui:ui_command",
+    "prompts": "promptwork.cli.prompts:prompts_group",
+    "probe": "promptwork.cli.probe:probe_command",
+    "serve": "promptwork.cli.serve:serve_command",
+    "tokens": "promptwork.cli.tokens:tokens_group",
+    "hooks": "promptwork.cli.hooks:hooks_group",
 }
 
 

@@ -130,7 +130,11 @@ def promptfoo_result(
         "promptIdx": v * max(1, len(prompt_labels)) + p,
         "testIdx": t * max(1, repeats) + r,
         "testCase": {"vars": variables, **(
-            {"description": row["description"]} if row.get("description") else {})},
+            {"description": row["description"]} if row.get("description") else {}), **(
+            {"metadata": {"probe": {  # a probe's derived cell (issue 21)
+                "kind": row["probe_kind"], "origin": row.get("probe_origin"),
+                "transform": row.get("probe_transform"), "group": row.get("probe_group")}}}
+            if row.get("probe_kind") else {})},
         "promptId": row.get("prompt_hash"),
         "provider": {"id": row.get("provider_id"), "label": label_at(provider_labels, v)},
         "prompt": {"raw": row.get("prompt_text"), "label": label_at(prompt_labels, p)},

@@ -51,6 +51,7 @@ def write_csv(
     var_names: dict[str, None] = {}
     metric_names: dict[str, None] = {}  # the checks' named metrics: one column each
     rated = False  # human ratings (rows from promptwork.store.ratings.with_ratings): 4 columns
+    probed = False  # a probe run (issue 21): the probe, origin test, transformation, group
     with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024, mode="w+",
                                        encoding="utf-8") as spool:
         for row in rows:
@@ -62,6 +63,7 @@ def write_csv(
                 metric_names.setdefault(name, None)
             status = status_of(row)
             rated = rated or bool(row.get("ratings"))
+            probed = probed or row.get("probe_kind") is not None
             record = {
                 "test": int(row["test_idx"]), "repeat": int(row.get("repeat_idx") or 0),
                 "vars": variables,
@@ -85,6 +87,7 @@ def write_csv(
                 "completion_tokens": row.get("completion_tokens"),
                 "cached": "true" if row.get("cached") else "false",
                 "rating": rating_columns(row),
+                "probe": [row.get(n) for n in PROBE_COLUMNS],
             }
             spool.write(json.dumps(record, default=str) + "\n")
         spool.seek(0)
@@ -92,7 +95,7 @@ def write_csv(
         writer = csv.writer(f)
         writer.writerow(["test", "repeat", "description", *(f"var_{n}" for n in names),
                          *CSV_FIELDS, *(f"metric:{n}" for n in metrics),
-                         *(RATING_COLUMNS if rated else ())])
+                         *(RATING_COLUMNS if rated else ()), *(PROBE_COLUMNS if probed else ())])
         for line in spool:
             rec = json.loads(line)
             cells: list[Any] = [rec["test"], rec["repeat"], csv_safe(rec["description"])]
@@ -104,7 +107,13 @@ def write_csv(
             cells.extend(rec["named"].get(n, "") for n in metrics)
             if rated:
                 cells.extend(_rating_cell(rec["rating"][n]) for n in RATING_COLUMNS)
+            if probed:
+                cells.extend(_rating_cell(v) for v in rec["probe"])
             writer.writerow(cells)
+
+
+#: The columns of a probe run's derived cells (empty for the suite's own tests).
+PROBE_COLUMNS = ("probe_kind", "probe_origin", "probe_transform", "probe_group")
 
 
 def _rating_cell(value: Any) -> Any:

@@ -170,6 +170,9 @@ class Store:
             conn.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(
                 status=status, finished_at=_now(),
                 summary=dict(summary) if summary is not None else None))
+        from promptwork.store.hooks import record_run_events  # imports stats: only when used
+
+        record_run_events(self.engine, run_id)  # run.finished (and run.regressed) for webhooks
 
     def update_run(
         self,
@@ -411,7 +414,16 @@ def _row(run_id: str, cell: CellResult, prompt_hash: str, provider_id: str) -> d
         "created_at": _now(),
         "params": dict(cell.params),
         "description": cell.description,
+        **_probe_columns(cell),
     }
+
+
+def _probe_columns(cell: CellResult) -> dict[str, Any]:
+    """The probe columns of a cell (NULL for a cell of the suite's own tests)."""
+    tag = cell.probe
+    return {"probe_kind": tag.kind if tag else None, "probe_origin": tag.origin if tag else None,
+            "probe_transform": tag.transform if tag else None,
+            "probe_group": tag.group if tag else None}
 
 
 def _jsonable(value: Any) -> Any:

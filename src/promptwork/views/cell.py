@@ -68,6 +68,10 @@ class CellDetail:
     params: tuple[tuple[str, str], ...]
     traceback: str
     others: tuple[OtherAnswer, ...]
+    #: A probe's derived cell (issue 21): probe, origin test, transformation, group; and the
+    #: path of the original cell it is paired with (empty for the suite's own tests).
+    probe: tuple[tuple[str, str], ...] = ()
+    original_path: str = ""
 
 
 def _checks(grading: Mapping[str, Any] | None, depth: int = 0) -> list[CheckLine]:
@@ -142,4 +146,10 @@ def build_cell_view(store: Store, run: RunRecord, test: int, prompt: int, provid
         params=tuple((clean(k), clean(v)) for k, v in (mine.get("params") or {}).items()),
         traceback=clean(grading.get("traceback", "")) if status == "ERROR" else "",
         others=others,
+        probe=tuple((k, clean(v)) for k, v in (
+            ("probe", mine.get("probe_kind")), ("origin test", f"#{mine.get('probe_origin')}"),
+            ("transformation", mine.get("probe_transform")), ("group", mine.get("probe_group")),
+        )) if mine.get("probe_kind") else (),
+        original_path=(f"/runs/{run.id}/cells/{mine['probe_origin']}/{prompt}/{provider}/"
+                       f"{repeat}") if mine.get("probe_kind") else "",
     )

@@ -21,8 +21,7 @@ from promptwork.jobs import JobManager
 from promptwork.playground import Playground
 from promptwork.store import Store
 from promptwork.templating import environment
-from promptwork.views.matrix import ColumnMemo
-from promptwork.web import cells, compare, matrix, optimizations, prompts, ratings, runs
+from promptwork.web import cells, compare, matrix, optimizations, probes, prompts, ratings, runs
 from promptwork.web import playground as playground_pages
 from promptwork.web.pages import page
 from promptwork.web.security import SecurityMiddleware, WebSettings
@@ -56,7 +55,6 @@ def create_app(store_url: str, settings: WebSettings | None = None,
                   lifespan=lifespan)
     app.state.store = store
     app.state.settings = settings
-    app.state.column_memo = ColumnMemo()  # finished runs' per-column figures, between pages
     # The folder whose prompt and suite files the playground and "Run on suite" may use.
     folder = Path(root) if root is not None else Path.cwd()
     app.state.playground = Playground(folder, store)
@@ -64,6 +62,7 @@ def create_app(store_url: str, settings: WebSettings | None = None,
     app.include_router(runs.router)
     app.include_router(matrix.router)
     app.include_router(cells.router)
+    app.include_router(probes.router)
     app.include_router(playground_pages.router)
     app.include_router(compare.router)
     app.include_router(prompts.router)
@@ -82,7 +81,7 @@ def create_app(store_url: str, settings: WebSettings | None = None,
     async def config_error(request: Request, exc: ConfigError) -> Response:
         if request.headers.get("hx-request"):
             return PlainTextResponse(str(exc), status_code=400)
-        missing = any(s in str(exc) for s in ("no run", "no cell", "no prompt"))
+        missing = any(s in str(exc) for s in ("no run", "no cell", "no prompt", "no job"))
         return page(request, "web/error.html", status_code=404 if missing else 400,
                     title="error", message=str(exc))
 
