@@ -146,7 +146,10 @@ def test_kill_9_at_random_points_then_resume_completes_exactly_once(
 def test_ctrl_c_stops_cleanly_and_resume_completes(
     tmp_path: Path, fake_server: FakeServer
 ) -> None:
-    fake_server.delay = 0.02
+    # 60 cells, 2 at a time, 0.2 s each: the run lasts about 6 s, so the interrupt sent after the
+    # 5th stored cell lands mid-run even when the test process is descheduled for seconds (with
+    # 0.02 s the whole run took 0.6 s and a loaded CI machine once let it finish first).
+    fake_server.delay = 0.2
     write_suite(tmp_path, {
         "prompts": [PROMPTS[0]],
         "providers": [fake_provider(fake_server.base_url)],
