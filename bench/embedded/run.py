@@ -4,7 +4,6 @@ worker processes of its own) and a plain `Llama.create_completion` loop over the
 in one process, interleaved rounds (`--no-fast` leaves the fast side out).
 
 Usage: .venv/bin/python bench/embedded/run.py [--rounds 3] [--variants short,one,long,answers]
-       .venv/bin/python bench/embedded/run.py --prefill-ab [--rounds 3]
 
 Variants (Gemma 3 270M, temperature 0):
   short    3 templates x 100 sentiment cases, max_tokens 3   (the issue's main workload)
@@ -180,52 +179,6 @@ def rss_child(kind: str, folder: Path, variant: str) -> str:
     return f"{own} MB" + (f" + worker processes up to {kids} MB each" if float(kids) > 0 else "")
 
 
-def prefill_ab(rounds: int) -> None:
-    """The batch-invariant decoder as it is (new prompts decoded together where that keeps a lone
-    decode's arithmetic) vs each new prompt in its own ``llama_decode`` calls (before): the short
-    variant's 300 prompts in one group, width 16, 1 thread (the thread count of the default
-    layout's workers here), interleaved rounds after a warm-up, and the answers and logprobs of
-    both compared bit for bit with the reference (each prompt alone, empty cache)."""
-    from promptwork.providers.local import LocalProvider
-    from promptwork.providers.local_batch import STREAM_CELLS, BatchDecoder, Request, seed_for
-    from promptwork.providers.local_models import POOL
-    from promptwork.types import Params
-
-    class Apart(BatchDecoder):
-        def _prefill(self, new: Any) -> Any:
-            for s, slot in new.items():
-                idx = self._decode_run(slot.feed, slot.pos, s, logits=True)
-                slot.pos += len(slot.feed)
-                yield s, idx
-
-    v = VARIANTS["short"]
-    provider = LocalProvider("local:gemma3-270m", "gemma3-270m", {"n_threads": 1, "workers": 1})
-    llama = provider.model.llama
-    params = Params(temperature=0, max_tokens=v["max_tokens"], stop=v["stop"], logprobs=True)
-    reqs = [Request(tokens=llama.tokenize(t.encode(), special=True), params=params,
-                    max_tokens=v["max_tokens"], stops=tuple(v["stop"]), seed=seed_for(t, params))
-            for t in plain_prompts(v)]
-    lone = provider._decoding().lone()
-    ref = POOL.call(lambda: [(r.tokens, r.logprobs) for r in (lone.run([q])[0] for q in reqs)])
-    decoders = {"prompts together": BatchDecoder(llama, 16, STREAM_CELLS, 1),
-                "prompts apart": Apart(llama, 16, STREAM_CELLS, 1)}
-    times: dict[str, list[float]] = {name: [] for name in decoders}
-    same: dict[str, int] = {}
-    for _ in range(rounds + 1):  # the first round is a warm-up
-        for name, dec in decoders.items():
-            t = time.perf_counter()
-            got = POOL.call(dec.run, reqs)
-            times[name].append(time.perf_counter() - t)
-            same[name] = sum(a == (r.tokens, r.logprobs) for a, r in zip(ref, got, strict=True))
-    print(f"[prefill] 300 prompts in one group, width 16, 1 thread, {rounds} rounds")
-    for name, ts in times.items():
-        ts = ts[1:]
-        print(f"  {name:17s} min {min(ts):6.2f} s  median {statistics.median(ts):6.2f} s  "
-              f"max {max(ts):6.2f} s; bit-identical to the reference {same[name]}/{len(reqs)}")
-    for dec in decoders.values():
-        dec.close()
-
-
 def compare_workers(work: Path, rounds: int, threads: int) -> None:
     """The short variant with workers=1 (one process, all threads) and workers=cores."""
     import os as _os
@@ -262,9 +215,6 @@ def main() -> None:
                     help="leave out the opt-in fast decoding side (eval --fast-decoding)")
     ap.add_argument("--stock-plain", action="store_true",
                     help="also time the plain loop alone in a process with stock kernels")
-    ap.add_argument("--prefill-ab", action="store_true",
-                    help="Only time the batch-invariant decoder with new prompts decoded "
-                         "together vs apart (300 prompts, one group).")
     ap.add_argument("--compare-workers", action="store_true",
                     help="Only compare 1 process x all threads with 1 process per core x 1 thread "
                          "on the short variant.")
@@ -324,9 +274,6 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="pw-embedded-"))
     if args.compare_workers:
         compare_workers(work, args.rounds, threads)
-        return
-    if args.prefill_ab:
-        prefill_ab(args.rounds)
         return
     for name in args.variants.split(","):
         v = VARIANTS[name]

@@ -151,52 +151,6 @@ def test_pieces_never_leave_a_one_token_run() -> None:
         assert all(x[1] == y[0] for x, y in itertools.pairwise(runs))
 
 
-class _Counting(BatchDecoder):
-    """Counts its ``llama_decode`` calls; ``apart``: each new prompt in its own calls."""
-
-    def __init__(self, *args: Any, apart: bool = False) -> None:
-        super().__init__(*args)
-        self.calls, self.apart = 0, apart
-
-    def _decode(self) -> None:
-        self.calls += 1
-        super()._decode()
-
-    def _prefill(self, new: dict[int, Any]) -> Iterator[tuple[int, int]]:
-        if not self.apart:
-            yield from super()._prefill(new)
-            return
-        for s, slot in new.items():
-            idx = self._decode_run(slot.feed, slot.pos, s, logits=True)
-            slot.pos += len(slot.feed)
-            yield s, idx
-
-
-@pytest.mark.embedded
-def test_prompts_decoded_together_keep_the_lone_arithmetic(provider: LocalProvider) -> None:
-    """New prompts of unequal lengths (one token apart, equal, far apart) share
-    ``llama_decode`` calls, and each still gets its lone answer and logprobs bit for bit."""
-    llama = provider.model.llama
-    base = llama.tokenize(HEAD.encode(), special=True)
-    tails = [llama.tokenize(f" {w}".encode(), add_bos=False)[:1]
-             for w in ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot")]
-    lengths = (2, 3, 4, 5, 2, 9)  # own tokens after the shared prefix
-    reqs = [Request(tokens=base + tail * n, params=GREEDY, max_tokens=4, stops=(), seed=k)
-            for k, (tail, n) in enumerate(zip(tails, lengths, strict=True))]
-    pool = provider._pool
-    lone = provider._decoding().lone()
-    ref = pool.call(lambda: [_key(lone.run([r])[0]) for r in reqs])
-    together = _Counting(llama, 6, STREAM_CELLS, 1)
-    apart = _Counting(llama, 6, STREAM_CELLS, 1, apart=True)
-    try:
-        assert pool.call(lambda: [_key(r) for r in together.run(reqs)]) == ref
-        assert pool.call(lambda: [_key(r) for r in apart.run(reqs)]) == ref
-    finally:
-        together.close()
-        apart.close()
-    assert together.calls < apart.calls
-
-
 class _Seeded(Provider):
     """Records the params each call gets."""
 

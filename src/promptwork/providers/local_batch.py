@@ -23,10 +23,10 @@ it). What it takes, each measured:
 - every sequence has its own KV stream (``kv_unified = False``): its cells sit at the same
   indices as in a lone decode, so attention sums run in the same order (in a unified cache they
   sit among other sequences' cells, and the SIMD lanes of the sums pair them differently);
-- prompts share a ``llama_decode`` only in equal runs of two or more tokens each, none leaving a
-  one-token rest (:meth:`BatchDecoder._prefill`: given unequal runs, the cache would slice them
-  anew into equal per-sequence slices, cutting prompts anywhere); generation steps decode one
-  token per sequence, as a lone decode does;
+- each new prompt is decoded in its own ``llama_decode`` calls (:meth:`BatchDecoder._prefill`:
+  given several prompts of unequal lengths, the cache would slice them anew into equal
+  per-sequence slices, cutting prompts anywhere); generation steps decode one token per
+  sequence, as a lone decode does;
 - no run of prompt tokens is a single token (:func:`pieces`): llama.cpp computes a one-token
   attention product with another kernel than a several-token one. Shared prefixes stop two
   tokens before the shortest prompt for the same reason; where they are cut is otherwise free,
@@ -251,43 +251,19 @@ class BatchDecoder:
         return idx
 
     def _prefill(self, new: dict[int, _Slot]) -> Iterator[tuple[int, int]]:
-        """Decode the prompts of the new slots ``new``; yields (slot, batch index of its last
-        token) right after the ``llama_decode`` that computed its logits.
+        """Decode the prompts of the new slots ``new``, each in its own ``llama_decode`` calls
+        (as a lone decode does); yields (slot, batch index of its last token) right after the
+        call that computed its logits.
 
-        Several prompts share a ``llama_decode`` only as llama.cpp decodes a lone prompt: each
-        sequence has its own KV stream, a call holds the same number of tokens (two or more) of
-        each of its prompts, so that llama.cpp does not slice them anew, and leaves none of them
-        a one-token rest (see :func:`pieces`). A prompt that fits no such call is decoded alone.
+        Decoding several new prompts in one call keeps a lone decode's arithmetic only in equal
+        runs of two or more tokens each; it was measured slower on a quiet 2-core machine
+        (bench/embedded/run.py --prefill-ab: 66.4 s together vs 62.2 s apart, 300 prompts), so
+        each prompt goes alone.
         """
-        left = dict(new)
-        while left:
-            t = min(len(slot.feed) for slot in left.values())
-            members = [s for s, slot in left.items()
-                       if len(slot.feed) == t or len(slot.feed) - t >= 2][:CHUNK // max(t, 1)]
-            if t < 2 or len(members) < 2:
-                s = members[0] if members else next(iter(left))
-                slot = left.pop(s)
-                idx = self._decode_run(slot.feed, slot.pos, s, logits=True)
-                slot.pos += len(slot.feed)
-                yield s, idx
-                continue
-            self._batch.n_tokens = 0
-            ends: dict[int, int] = {}
-            for s in members:
-                slot = left[s]
-                last = len(slot.feed) == t
-                for k in range(t):
-                    idx = self._add(slot.feed[k], slot.pos + k, s, last and k == t - 1)
-                if last:
-                    ends[s] = idx
-            self._decode()
-            for s in members:
-                slot = left[s]
-                slot.pos += t
-                slot.feed = slot.feed[t:]
-                if s in ends:
-                    del left[s]
-            yield from ends.items()
+        for s, slot in new.items():
+            idx = self._decode_run(slot.feed, slot.pos, s, logits=True)
+            slot.pos += len(slot.feed)
+            yield s, idx
 
     def _set_heads(self, requests: Sequence[Request], runnable: list[int], base: int) -> int:
         """Decode the heads that part of the group shares; returns the cells they hold."""
