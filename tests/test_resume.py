@@ -44,8 +44,12 @@ def eval_process(folder: Path, *args: str) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "promptwork.cli.main", "eval", "--no-progress",
                "--no-table", "--no-cache", *args]
     env = clean_env(PROMPTWORK_CONFIG=str(folder / "absent.toml"))
+    # Ctrl-C at its default in the child whatever this test process inherited: an ignored
+    # SIGINT (a job started in the background by a non-interactive shell) is passed on to
+    # children, and Python then keeps ignoring it, as it should.
     return subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def stored(db: Path) -> int:

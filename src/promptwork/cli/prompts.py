@@ -255,7 +255,7 @@ def search_command(query: str, folder: str, db: str | None, semantic: bool, suit
         click.echo(json.dumps({"ranking": rows.ranking, "note": rows.note or None,
                                "rows": [r.to_dict() for r in rows]}, indent=2))
         return
-    table = Table("score", "name", "match", "labels", "measured")
+    table = Table("relevance", "name", "match", "labels", "measured")
     for r in rows:
         snippet = Text()
         for part, hit in r.snippet:
