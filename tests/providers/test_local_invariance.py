@@ -20,7 +20,15 @@ import pytest
 from promptwork.calls import ModelCaller as Caller
 from promptwork.providers.base import Provider
 from promptwork.providers.local import LocalProvider
-from promptwork.providers.local_batch import STREAM_CELLS, BatchDecoder, Request, pieces, seed_for
+from promptwork.providers.local_batch import (
+    STREAM_CELLS,
+    BatchDecoder,
+    Request,
+    _feed_order,
+    pieces,
+    seed_for,
+    tail_length,
+)
 from promptwork.providers.local_models import ModelPool
 from promptwork.providers.local_workers import WorkerPool
 from promptwork.types import Completion, Params, RenderedPrompt
@@ -87,6 +95,37 @@ def test_answers_do_not_depend_on_the_batch_the_layout_or_an_interruption(
 
 
 @pytest.mark.embedded
+def test_answers_do_not_depend_on_when_the_others_finish(provider: LocalProvider) -> None:
+    # Answers of 1 to 6 tokens: sequences finish at different steps, the survivors move to the
+    # freed sequences (their KV streams are copied) and new prompts start beside them, in
+    # groups of new prompts of several lengths (their tokens decoded in shared calls).
+    llama = provider.model.llama
+    reviews = [*REVIEWS, "ok", "not my kind of film at all, sadly", "brilliant", "a bore",
+               "the best thing I have seen this year, and I have seen a lot"]
+    texts = [f"{HEAD}Review: {r}\nSentiment:" for r in reviews] + TEXTS[5:]
+    reqs = []
+    for i, text in enumerate(texts):
+        params = (GREEDY if i % 3 else SAMPLED).model_copy(update={"max_tokens": 1 + i % 6})
+        reqs.append(Request(tokens=llama.tokenize(text.encode(), special=True), params=params,
+                            max_tokens=1 + i % 6, stops=(), seed=seed_for(text, params)))
+    assert len({len(r.tokens) for r in reqs}) >= 8
+    pool = provider._pool
+    lone = provider._decoding().lone()
+    ref = pool.call(lambda: [_key(lone.run([r])[0]) for r in reqs])
+    ways: dict[str, list[tuple[Any, ...]]] = {}
+    for width, refill_at in ((3, 1), (5, 3), (16, 1)):
+        decoder = BatchDecoder(llama, width, STREAM_CELLS, 2)
+        decoder.refill_at = refill_at
+        ways[f"width {width}, refill at {refill_at}"] = pool.call(
+            lambda d=decoder: [_key(r) for r in d.run(reqs)])
+        decoder.close()
+    differ = {name: [i for i, (a, b) in enumerate(zip(ref, got, strict=True)) if a != b]
+              for name, got in ways.items()}
+    assert differ == {name: [] for name in ways}
+    assert {len(k[0]) for k in ref} >= {1, 2, 3}  # the answers did end at different steps
+
+
+@pytest.mark.embedded
 def test_the_sequential_loop_gives_the_reference_answers_in_any_order(
     provider: LocalProvider,
 ) -> None:
@@ -140,6 +179,16 @@ def test_repeats_at_temperature_above_zero_are_different_samples(
     greedy = Params(temperature=0, max_tokens=8)
     answers = asyncio.run(caller.call_many([(prompt, greedy)] * 3, [0, 1, 2]))
     assert len({c.text for c in answers if isinstance(c, Completion)}) == 1
+
+
+def test_new_prompts_decoded_together_are_cut_the_same_way() -> None:
+    # The last two tokens of each prompt go with the other new prompts' last two; a prompt of
+    # three tokens keeps its three together (a one-token run would change its arithmetic).
+    assert [tail_length(n) for n in range(1, 7)] == [1, 2, 3, 2, 2, 2]
+    lengths = [9, 3, 2, 12, 9, 4, 1]
+    order = sorted(range(len(lengths)), key=lambda i: _feed_order(lengths[i]))
+    # Prompts decoded in the same calls sit side by side (consecutive sequences).
+    assert [lengths[i] for i in order] == [1, 2, 4, 9, 9, 12, 3]
 
 
 def test_pieces_never_leave_a_one_token_run() -> None:

@@ -9,8 +9,14 @@ together:
   get reserved sequences too;
 - up to ``width`` sequences advance together, one ``llama_decode`` per step, logits requested
   only at the positions we sample from;
+- new prompts are decoded together where that keeps each one's arithmetic: the last two tokens
+  of every new prompt in one call (all their logits from one product with the output matrix,
+  the largest cost of a short prompt), what precedes them with the new prompts of as many
+  tokens (:meth:`BatchDecoder._prefill`);
 - a finished sequence frees its slot at once for the next prompt of the group (continuous
-  batching);
+  batching); the live sequences are kept on consecutive sequence ids
+  (:meth:`BatchDecoder._compact`), as llama.cpp puts only consecutive sequences in one
+  micro-batch and each micro-batch costs a pass over the weights;
 - every sequence samples with its own random generator seeded from its request.
 
 Batch invariance: a cell's answer is the one its prompt gets decoded alone from an empty cache,
@@ -23,10 +29,11 @@ it). What it takes, each measured:
 - every sequence has its own KV stream (``kv_unified = False``): its cells sit at the same
   indices as in a lone decode, so attention sums run in the same order (in a unified cache they
   sit among other sequences' cells, and the SIMD lanes of the sums pair them differently);
-- each new prompt is decoded in its own ``llama_decode`` calls (:meth:`BatchDecoder._prefill`:
-  given several prompts of unequal lengths, the cache would slice them anew into equal
+- prompts share a ``llama_decode`` only in equal runs of two or more tokens each
+  (:meth:`BatchDecoder._prefill`: given unequal runs, llama.cpp slices them anew into equal
   per-sequence slices, cutting prompts anywhere); generation steps decode one token per
-  sequence, as a lone decode does;
+  sequence, as a lone decode does; a sequence moved to another id (:meth:`BatchDecoder._compact`)
+  takes its whole KV stream along, cells at the same indices;
 - no run of prompt tokens is a single token (:func:`pieces`): llama.cpp computes a one-token
   attention product with another kernel than a several-token one. Shared prefixes stop two
   tokens before the shortest prompt for the same reason; where they are cut is otherwise free,
@@ -83,6 +90,18 @@ def shareable(prefix_len: int, shortest: int) -> int:
     return n if n >= 2 else 0
 
 
+def _feed_order(n: int) -> tuple[int, int]:
+    """Sort key of new prompts with ``n`` tokens left: those decoded together sit side by side
+    (the same last-tokens count, then the same count before them)."""
+    return tail_length(n), n
+
+
+def tail_length(n: int) -> int:
+    """Tokens of an ``n``-token prompt decoded with the other new prompts' last tokens: two, or
+    the whole prompt when what would precede them is shorter than two tokens."""
+    return n if n < 4 else 2
+
+
 @dataclass
 class Request:
     """One prompt to decode, already tokenized."""
@@ -127,7 +146,7 @@ def repeat_seed(messages: Any, params: Params, repeat: int) -> int:
 
 
 class _Slot:
-    __slots__ = ("feed", "gen_bytes", "index", "pos", "request", "result")
+    __slots__ = ("feed", "gen_bytes", "index", "last", "pos", "request", "result")
 
     def __init__(self, index: int, request: Request, result: Result, start: int):
         self.index = index
@@ -136,6 +155,8 @@ class _Slot:
         self.pos = start
         self.feed: list[int] = request.tokens[start:]
         self.gen_bytes = b""
+        #: Batch index of the last token decoded (its logits, when requested).
+        self.last = -1
 
 
 class BatchDecoder:
@@ -189,6 +210,8 @@ class BatchDecoder:
         self._heads: dict[int, tuple[int, int]] = {}
         #: Longest prompt + answer one sequence may hold.
         self.seq_limit = seq_limit
+        #: Free sequences needed before new prompts start beside running ones.
+        self.refill_at = 1
 
     @classmethod
     def on_model_context(cls, llama: Any) -> BatchDecoder:
@@ -250,20 +273,54 @@ class BatchDecoder:
             self._decode()
         return idx
 
-    def _prefill(self, new: dict[int, _Slot]) -> Iterator[tuple[int, int]]:
-        """Decode the prompts of the new slots ``new``, each in its own ``llama_decode`` calls
-        (as a lone decode does); yields (slot, batch index of its last token) right after the
-        call that computed its logits.
+    def _prefill(self, new: list[_Slot]) -> Iterator[_Slot]:
+        """Decode the prompts of the new slots ``new``; yields each slot right after the
+        ``llama_decode`` that computed the logits of its last token (at ``slot.last``).
 
-        Decoding several new prompts in one call keeps a lone decode's arithmetic only in equal
-        runs of two or more tokens each; it was measured slower on a quiet 2-core machine
-        (bench/embedded/run.py --prefill-ab: 66.4 s together vs 62.2 s apart, 300 prompts), so
-        each prompt goes alone.
+        Several prompts share a ``llama_decode`` only as a lone decode would see them: each
+        sequence has its own KV stream, and a call holds the same number of tokens (two or more)
+        of each of its prompts, so that llama.cpp keeps each prompt's run whole (given unequal
+        runs it slices them anew into equal per-sequence slices, cutting prompts anywhere; and
+        it puts only consecutive sequences in one micro-batch, each costing a pass over the
+        weights). Each prompt's last two tokens (:func:`tail_length`) are decoded with the other
+        new prompts' last two, so that all their logits come out of one product with the output
+        matrix (262k rows for Gemma: the largest cost of a short prompt decoded alone); what
+        precedes them is decoded with the new prompts that have as many tokens before their
+        own last two. The caller gives the new slots consecutive sequences, ordered by length.
         """
-        for s, slot in new.items():
-            idx = self._decode_run(slot.feed, slot.pos, s, logits=True)
-            slot.pos += len(slot.feed)
-            yield s, idx
+        bodies: dict[int, list[_Slot]] = {}
+        ends: dict[int, list[_Slot]] = {}
+        for slot in new:
+            n = len(slot.feed)
+            body = n - tail_length(n)
+            if body:
+                bodies.setdefault(body, []).append(slot)
+            ends.setdefault(n - body, []).append(slot)
+        for body, members in bodies.items():
+            for _ in self._decode_together(members, body, logits=False):
+                pass
+        for tail, members in sorted(ends.items()):
+            yield from self._decode_together(members, tail, logits=True)
+
+    def _decode_together(self, members: list[_Slot], count: int,
+                         logits: bool) -> Iterator[_Slot]:
+        """Decode the next ``count`` prompt tokens of each slot, the same runs for each
+        (:func:`pieces`), at most :data:`CHUNK` tokens per call; with ``logits``, each slot's
+        last token gets them and the slot is yielded after its call."""
+        per_call = max(1, CHUNK // min(count, CHUNK))
+        for k in range(0, len(members), per_call):
+            chunk = members[k:k + per_call]
+            for a, b in pieces(count):
+                self._batch.n_tokens = 0
+                for slot in chunk:
+                    for j in range(a, b):
+                        slot.last = self._add(slot.feed[j], slot.pos + j, slot.index,
+                                              logits and j == count - 1)
+                self._decode()
+            for slot in chunk:
+                slot.feed, slot.pos = slot.feed[count:], slot.pos + count
+            if logits:
+                yield from chunk
 
     def _set_heads(self, requests: Sequence[Request], runnable: list[int], base: int) -> int:
         """Decode the heads that part of the group shares; returns the cells they hold."""
@@ -384,28 +441,53 @@ class BatchDecoder:
         self._set_heads(requests, runnable, len(prefix))
         width = max(1, min(self.width, len(runnable)))
         queue = deque(runnable)
-        slots: dict[int, _Slot] = {}
-        while queue or slots:
-            new = {s: self._start(s, requests, results, queue.popleft(), len(runnable))
-                   for s in range(width) if s not in slots and queue}
-            # New prompts are decoded (together where that keeps their arithmetic); the first
-            # token of each is sampled from it.
-            for s, idx in self._prefill(new):
-                if not self._advance(new[s], idx):
-                    slots[s] = new[s]
-            if not slots:
+        live: list[_Slot] = []  # live[k] decodes on sequence k
+        while queue or live:
+            free = width - len(live)
+            if queue and free and (not live or free >= self.refill_at):
+                take = [queue.popleft() for _ in range(min(free, len(queue)))]
+                # Prompts with as many tokens left side by side (see _prefill).
+                take.sort(key=lambda i: _feed_order(self._own_tokens(requests[i], i,
+                                                                      len(runnable))))
+                new = [self._start(len(live) + k, requests, results, i, len(runnable))
+                       for k, i in enumerate(take)]
+                # The first token of each new prompt is sampled from its prompt's logits.
+                done = {slot.index for slot in self._prefill(new)
+                        if self._advance(slot, slot.last)}
+                live = self._compact(live + [slot for slot in new if slot.index not in done])
                 continue
             # One generation step: one token per sequence, as in a lone decode.
             self._batch.n_tokens = 0
-            sample_at = {s: self._add(slot.feed[0], slot.pos, s, True)
-                         for s, slot in slots.items()}
+            for slot in live:
+                slot.last = self._add(slot.feed[0], slot.pos, slot.index, True)
             self._decode()
-            for s, idx in sample_at.items():
-                slot = slots[s]
+            for slot in live:
                 slot.pos += 1
-                if self._advance(slot, idx):
-                    del slots[s]
+            live = self._compact([slot for slot in live if not self._advance(slot, slot.last)])
         return results
+
+    def _compact(self, live: list[_Slot]) -> list[_Slot]:
+        """Put the ``n`` live sequences on sequences ``0 .. n-1``, in that order: llama.cpp
+        puts only consecutive sequences in one micro-batch (each one costs a pass over the
+        weights), so a finished sequence's place is taken by the last one (a copy of its KV
+        stream: its cells keep their indices, and so its arithmetic)."""
+        n = len(live)
+        holes = iter(sorted(set(range(n)) - {slot.index for slot in live}))
+        for slot in live:
+            if slot.index >= n:
+                hole = next(holes)
+                self._lib.llama_memory_seq_cp(self._mem, slot.index, hole, -1, -1)
+                self._lib.llama_memory_seq_rm(self._mem, slot.index, -1, -1)
+                slot.index = hole
+        return sorted(live, key=lambda slot: slot.index)
+
+    def _own_tokens(self, request: Request, i: int, group: int) -> int:
+        """Prompt tokens of request ``i`` left to decode after its shared prefix or head."""
+        if i in self._heads:
+            return len(request.tokens) - self._heads[i][1]
+        if group > 1 and self._prefix:
+            return len(request.tokens) - len(self._prefix)
+        return len(request.tokens)
 
     def _advance(self, slot: _Slot, idx: int) -> bool:
         """Sample the next token of ``slot`` from the logits at batch index ``idx``; True (and
