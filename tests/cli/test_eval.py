@@ -414,7 +414,7 @@ def test_sequential_decoding_is_recorded_said_and_keys_the_cache(
         return str(json.loads(settings[0])["providers"][0]["settings"]["decoding"])
 
     code, _, err = evaluate(capsys, "-o", "batched.json")
-    assert code == 0 and "decoding: local:gemma3-270m: batched (width 16)" in err
+    assert code == 0 and "decoding: local:gemma3-270m: batched (width 32)" in err
     assert cached("batched.json") == [False] * 3
     code, _, err = evaluate(capsys, "--sequential", "-o", "sequential.json")
     assert code == 0 and "decoding: local:gemma3-270m: sequential" in err

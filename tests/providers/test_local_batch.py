@@ -712,7 +712,7 @@ def test_decoding_settings_are_part_of_the_identity(
     sequential: LocalProvider, batched: LocalProvider, narrow: LocalProvider
 ) -> None:
     default = batched.cache_identity()
-    assert default["decoding"] == "batched" and default["batch_width"] == 16
+    assert default["decoding"] == "batched" and default["batch_width"] == 32
     assert narrow.cache_identity()["batch_width"] == 2
     assert narrow.cache_identity() != default
     assert sequential.cache_identity()["decoding"] == "sequential"

@@ -111,7 +111,7 @@ def test_eval_fast_decoding_is_recorded_said_and_never_serves_a_batch_invariant_
 
     err = evaluate("--fast-decoding", "-o", "fast.json", "-o", "fast.html")
     assert f"{FAST_DECODING_NOTE} (local:gemma3-270m)" in err
-    assert "decoding: local:gemma3-270m: fast (width 16)" in err
+    assert "decoding: local:gemma3-270m: fast (width 32)" in err
     assert FAST_DECODING_NOTE in (tmp_path / "fast.html").read_text()
     assert cached("fast.json") == [False] * 3
     err = evaluate("-o", "invariant.json")

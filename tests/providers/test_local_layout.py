@@ -279,14 +279,14 @@ def note_of(provider: LocalProvider) -> str | None:
 
 def test_the_run_summary_says_which_layout_and_why() -> None:
     assert note_of(gemma()) == (
-        "decoding: local:gemma3-270m: batched (width 16), 2 workers x 1 thread "
+        "decoding: local:gemma3-270m: batched (width 32), 2 workers x 1 thread "
         "(rule: no calibration; run promptwork models --calibrate)")
     save({"2x1": [10.4, 10.5], "1x2": [10.6, 10.6]}, sha=GEMMA_SHA)
     assert note_of(gemma()) == (
-        "decoding: local:gemma3-270m: batched (width 16), 2 workers x 1 thread "
+        "decoding: local:gemma3-270m: batched (width 32), 2 workers x 1 thread "
         "(calibrated 2026-11-24: 2x1 10.40 s vs 1x2 10.60 s)")
     assert note_of(gemma({"workers": 1})) == (
-        "decoding: local:gemma3-270m: batched (width 16), 1 process x "
+        "decoding: local:gemma3-270m: batched (width 32), 1 process x "
         f"{gemma().settings['n_threads']} threads (workers option)")
     # Runs recorded before layouts were described keep their old line.
     old = {"provider": "local", "decoding": "batched", "batch_width": 16, "workers": 2,

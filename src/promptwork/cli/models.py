@@ -12,7 +12,7 @@ from rich.text import Text
 
 from promptwork.cli.output import console
 from promptwork.errors import ConfigError
-from promptwork.providers.local import default_threads
+from promptwork.providers.local import BATCH_WIDTH, default_threads
 from promptwork.providers.local_layout import LayoutChoice, default_choice
 from promptwork.providers.local_models import BUILTIN_MODELS, DEFAULT_MODEL, POOL
 from promptwork.providers.registry import BUILTIN, EXAMPLES, known_prefixes
@@ -107,7 +107,8 @@ def models_command(as_json: bool, calibrate: str | None) -> None:
         ptable.add_row(*map(Text, (p["prefix"], p["example"], p["sdk"], p["key"])))
     out.print(ptable)
     out.print(
-        "embedded decoding: promptwork eval batches cells of one template (width 16); groups of "
+        f"embedded decoding: promptwork eval batches cells of one template (width {BATCH_WIDTH}); "
+        "groups of "
         "8+ cells use the layout above (worker processes or this process), smaller ones this "
         "process with all threads; promptwork run and --sequential decode one call at a time; "
         "promptwork models --calibrate [MODEL] times the layouts on this machine",
@@ -116,7 +117,7 @@ def models_command(as_json: bool, calibrate: str | None) -> None:
 
 def _decoding(choice: LayoutChoice) -> dict[str, Any]:
     layout = choice.layout
-    return {"mode": "batched", "batch_width": 16, "workers": layout.workers,
+    return {"mode": "batched", "batch_width": BATCH_WIDTH, "workers": layout.workers,
             "threads": layout.threads, "layout": layout.describe(), "source": choice.source,
             "why": choice.why}
 

@@ -40,6 +40,10 @@ _LOAD_KEYS = ("n_ctx", "n_threads", "n_threads_batch", "n_batch")
 _OPTION_KEYS = (*_LOAD_KEYS, "mode", "decoding", "batch_width", "workers")
 #: Prompts handed to the batch decoder at once (it decodes ``batch_width`` of them together).
 GROUP_SIZE = 64
+#: Sequences decoded together by default. Each has its own KV stream (~11 MB for Gemma 3 270M:
+#: a worker process at width 32 peaks at ~780 MB, at 16 ~600 MB); on bench/embedded's suite a
+#: worker's share decodes in 11.1 s at width 32, 12.2 s at 16 (bench/embedded/calls.py).
+BATCH_WIDTH = 32
 
 
 def default_threads() -> int:
@@ -62,7 +66,7 @@ class LocalProvider(Provider):
             ``mode`` (``chat`` or ``completion``; default from the model), ``decoding``
             (``batched``, ``sequential``, or ``fast``: batched with llama.cpp's stock kernels in
             worker processes of its own, faster, but an answer may depend on which cells share
-            its batch), ``batch_width``, ``workers`` (decoding processes
+            its batch), ``batch_width`` (default 32), ``workers`` (decoding processes
             of one thread each; default ``auto``: the layout calibrated on this machine, else
             a rule; an explicit ``n_threads`` alone means one process with that many threads).
         pool: Where loaded models live (the process pool by default).
@@ -100,7 +104,7 @@ class LocalProvider(Provider):
         if self.decoding not in ("batched", "sequential", "fast"):
             raise ConfigError(f"{id}: decoding must be 'batched', 'sequential' or 'fast', "
                               f"got {self.decoding!r}")
-        width = config.get("batch_width", 16)
+        width = config.get("batch_width", BATCH_WIDTH)
         if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 64:
             raise ConfigError(f"{id}: batch_width must be an integer between 1 and 64, "
                               f"got {width!r}")
