@@ -248,3 +248,49 @@ def test_resume_of_an_unknown_run_is_bad_input(
     assert _cli(capsys)[0] == 0
     code, err = _cli(capsys, "--resume", "no-such-run")
     assert code == 2 and "no run 'no-such-run'" in err
+
+
+@pytest.mark.embedded
+def test_embedded_answers_after_kill_9_and_resume_are_the_uninterrupted_ones(
+    tmp_path: Path,
+) -> None:
+    # Issue 18: a resumed run is the run that would have been. 5 templates x 24 reviews on the
+    # embedded model, groups decoded in worker processes; killed once the first group is stored,
+    # resumed (the cells in flight are decoded again, in other groups); every answer must be the
+    # one an uninterrupted run gives, itself the one each prompt gets decoded alone.
+    words = ["warm", "dull", "bright", "slow", "sharp", "flat", "bold", "thin"]
+    suite = {
+        "prompts": [f"{head}\nReview: {{{{ review }}}}\nSentiment:" for head in (
+            "Classify the review as positive or negative.", "Is this review positive?",
+            "Sentiment of a film review (positive or negative).", "Review sentiment, one word.",
+            "Say whether the critic liked the film.")],
+        "providers": [{"id": "local:gemma3-270m",
+                       "config": {"temperature": 0, "max_tokens": 6, "workers": 2}}],
+        "tests": [{"vars": {"review": f"a {words[i % 8]}, {words[(3 * i + 1) % 8]} film"
+                                      + ", and long" * (i % 3)}} for i in range(24)],
+    }
+    total = 5 * len(suite["tests"])
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    for folder in (whole, cut):
+        write_suite(folder, suite)
+    first = eval_process(whole)
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err.decode()[-3000:]
+
+    proc = eval_process(cut)
+    wait_for_rows(db_file(cut), proc, 1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    done = len(keys(db_file(cut)))
+    assert 0 < done < total  # killed mid-run
+    again = eval_process(cut, "--resume")
+    _, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err.decode()[-3000:]
+
+    def answers(folder: Path) -> dict[tuple[int, int], str]:
+        rows = sqlite_rows(db_file(folder), "SELECT prompt_idx, test_idx, output FROM results")
+        return {(int(p), int(t)): str(o) for p, t, o in rows}
+
+    resumed = answers(cut)
+    assert len(resumed) == total and resumed == answers(whole)
+    assert len(set(resumed.values())) > 3  # the answers are not all alike
