@@ -269,7 +269,7 @@ def test_embedded_answers_after_kill_9_and_resume_are_the_uninterrupted_ones(
         "tests": [{"vars": {"review": f"a {words[i % 8]}, {words[(3 * i + 1) % 8]} film"
                                       + ", and long" * (i % 3)}} for i in range(24)],
     }
-    total = 5 * len(suite["tests"])
+    total = 5 * 24
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     for folder in (whole, cut):
         write_suite(folder, suite)
