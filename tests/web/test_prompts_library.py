@@ -39,6 +39,8 @@ def test_the_list_shows_labels_and_searches_the_library(client: TestClient) -> N
     assert 'class="library-results"' not in page  # no search asked
     found = client.get("/prompts", params={"find": "refund", "min_score": "0.5"}).text
     assert '<mark>refund</mark>' in found and 'href="/prompts/reply"' in found
+    # Hits are ranked 1, 2...; the raw relevance (comparable within one search only) is a tooltip.
+    assert '<th title="best match first">Rank</th>' in found and '"num" title="relevance ' in found
     assert 'name="find" value="refund"' in found and 'name="min_score" value="0.5"' in found
     assert "75.0%" in found  # the measured pass rate (3 of 4)
     assert "<script>alert(1)</script>" not in found and "&lt;script&gt;" in found
