@@ -37,6 +37,9 @@ def test_the_list_shows_labels_and_searches_the_library(client: TestClient) -> N
     page = client.get("/prompts").text
     assert 'class="chip label"' in page and "production →" in page
     assert 'class="library-results"' not in page  # no search asked
+    # Every prompt names its file: from the runs that used it, else from the library.
+    listing = page.split('class="prompts"')[1]
+    assert "no file" not in listing and '<span class="chip">prompts/haiku.txt</span>' in listing
     found = client.get("/prompts", params={"find": "refund", "min_score": "0.5"}).text
     assert '<mark>refund</mark>' in found and 'href="/prompts/reply"' in found
     # Hits are ranked 1, 2...; the raw relevance (comparable within one search only) is a tooltip.

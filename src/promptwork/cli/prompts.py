@@ -255,12 +255,13 @@ def search_command(query: str, folder: str, db: str | None, semantic: bool, suit
         click.echo(json.dumps({"ranking": rows.ranking, "note": rows.note or None,
                                "rows": [r.to_dict() for r in rows]}, indent=2))
         return
-    table = Table("relevance", "name", "match", "labels", "measured")
-    for r in rows:
+    # Ranked best first; the raw relevance is comparable within one search only (--json has it).
+    table = Table("#", "name", "match", "labels", "measured")
+    for rank, r in enumerate(rows, 1):
         snippet = Text()
         for part, hit in r.snippet:
             snippet.append(safe_text(part), style="bold yellow" if hit else "")
-        table.add_row(f"{r.score:.3g}", _plain(r.name), snippet,
+        table.add_row(str(rank), _plain(r.name), snippet,
                       _plain(", ".join(r.labels)),
                       _plain(f"{r.measured:.1%} {r.measured_on}" if r.measured is not None
                              else ""))
