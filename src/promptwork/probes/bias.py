@@ -35,7 +35,7 @@ from promptwork.cases import CellResult, ProbeTag, TestCase
 from promptwork.probes.base import Derivation, ProbeCell, ProbeReport
 from promptwork.probes.biasgaps import measure_bias
 from promptwork.probes.perturb import rng_for
-from promptwork.probes.spec import check_keys, seed_of, spec_error, threshold_of
+from promptwork.probes.spec import check_keys, get_choice, seed_of, spec_error, threshold_of
 from promptwork.suite import PromptEntry
 
 KEYS = ("language", "attributes")
@@ -152,10 +152,8 @@ class BiasProbe:
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any], where: str) -> BiasProbe:
         check_keys(spec, where, KEYS)
-        language = spec.get("language", "en")
-        if language not in LANGUAGES:
-            raise spec_error(where, f"probe 'bias': 'language' must be one of "
-                                    f"{', '.join(LANGUAGES)} (the shipped lists), got {language!r}")
+        language = get_choice(spec, "language", where, LANGUAGES, "en", cls.kind,
+                              " (the shipped lists)")
         items = spec.get("attributes")
         if not isinstance(items, list) or not items:
             raise spec_error(where, "probe 'bias': 'attributes' must list at least one attribute "

@@ -27,7 +27,13 @@ from promptwork.cases import CellResult, ProbeTag, TestCase
 from promptwork.checks.similarity import lexical_similarity
 from promptwork.probes.base import Derivation, GroupFigure, ProbeCell, ProbeReport
 from promptwork.probes.figures import paired_figures, rate_figures
-from promptwork.probes.spec import check_keys, get_int, get_number, spec_error, threshold_of
+from promptwork.probes.spec import (
+    check_keys,
+    get_choice,
+    get_int,
+    get_number,
+    threshold_of,
+)
 from promptwork.suite import PromptEntry
 
 KEYS = ("samples", "temperature", "match", "similarity")
@@ -78,10 +84,7 @@ class ConsistencyProbe:
     @classmethod
     def from_spec(cls, spec: Mapping[str, object], where: str) -> ConsistencyProbe:
         check_keys(spec, where, KEYS)
-        match = spec.get("match", "normalised")
-        if match not in MATCHES:
-            raise spec_error(where, f"probe 'consistency': 'match' must be one of "
-                                    f"{', '.join(MATCHES)}, got {match!r}")
+        match = get_choice(spec, "match", where, MATCHES, "normalised", cls.kind)
         return cls(get_int(spec, "samples", where, 5, 2),
                    get_number(spec, "temperature", where, None, 0.0, 2.0), str(match),
                    get_number(spec, "similarity", where, 0.8, 0.0, 1.0) or 0.0,

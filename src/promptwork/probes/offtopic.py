@@ -32,7 +32,7 @@ from promptwork.checks.base import CheckResult, CheckSpec
 from promptwork.checks.injection import refuses
 from promptwork.probes.base import Derivation, GroupFigure, ProbeCell, ProbeReport
 from promptwork.probes.figures import group_figure, rate_figures, verdict
-from promptwork.probes.spec import check_keys, get_number, spec_error, threshold_of
+from promptwork.probes.spec import check_keys, get_choice, get_number, spec_error, threshold_of
 from promptwork.suite import PromptEntry
 
 __all__ = ["OffTopicProbe"]
@@ -62,10 +62,7 @@ class OffTopicProbe:
         """Read one ``probes:`` entry (ConfigError naming ``where``)."""
         check_keys(spec, where, KEYS)
         minimum = get_number(spec, "min_similarity", where, DEFAULT_MIN_SIMILARITY, 0.0, 1.0)
-        method = spec.get("method", "auto")
-        if method not in METHODS:
-            raise spec_error(where, f"probe 'offtopic': 'method' must be one of "
-                                    f"{', '.join(METHODS)}, got {method!r}")
+        method = get_choice(spec, "method", where, METHODS, "auto", cls.kind)
         purpose = spec.get("purpose")
         if purpose is not None and not (isinstance(purpose, str) and purpose.strip()):
             raise spec_error(where, "probe 'offtopic': 'purpose' must be a non-empty text")

@@ -49,6 +49,16 @@ def get_int(spec: Mapping[str, Any], key: str, where: str, default: int, low: in
     return value
 
 
+def get_choice(spec: Mapping[str, Any], key: str, where: str, choices: Collection[str],
+               default: str, kind: str, note: str = "") -> str:
+    """One of ``choices`` (``default`` when absent); ``note`` follows the list in the error."""
+    value = spec.get(key, default)
+    if value not in choices:
+        raise spec_error(where, f"probe {kind!r}: {key!r} must be one of "
+                                f"{', '.join(choices)}{note}, got {value!r}")
+    return str(value)
+
+
 def get_names(spec: Mapping[str, Any], key: str, where: str,
               default: tuple[str, ...] = ()) -> tuple[str, ...]:
     """A name or a list of names."""

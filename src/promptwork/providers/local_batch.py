@@ -447,8 +447,8 @@ class BatchDecoder:
             if queue and free and (not live or free >= self.refill_at):
                 take = [queue.popleft() for _ in range(min(free, len(queue)))]
                 # Prompts with as many tokens left side by side (see _prefill).
-                take.sort(key=lambda i: _feed_order(self._own_tokens(requests[i], i,
-                                                                      len(runnable))))
+                take.sort(key=lambda i: _feed_order(
+                    len(requests[i].tokens) - self._shared(i, len(runnable))[1]))
                 new = [self._start(len(live) + k, requests, results, i, len(runnable))
                        for k, i in enumerate(take)]
                 # The first token of each new prompt is sampled from its prompt's logits.
@@ -481,13 +481,14 @@ class BatchDecoder:
                 slot.index = hole
         return sorted(live, key=lambda slot: slot.index)
 
-    def _own_tokens(self, request: Request, i: int, group: int) -> int:
-        """Prompt tokens of request ``i`` left to decode after its shared prefix or head."""
+    def _shared(self, i: int, group: int) -> tuple[int, int]:
+        """The sequence holding request ``i``'s shared prefix or head, and its length (-1, 0:
+        none, the prompt is decoded from an empty cache)."""
         if i in self._heads:
-            return len(request.tokens) - self._heads[i][1]
+            return self._heads[i]
         if group > 1 and self._prefix:
-            return len(request.tokens) - len(self._prefix)
-        return len(request.tokens)
+            return self._prefix_seq, len(self._prefix)
+        return -1, 0
 
     def _advance(self, slot: _Slot, idx: int) -> bool:
         """Sample the next token of ``slot`` from the logits at batch index ``idx``; True (and
@@ -506,13 +507,9 @@ class BatchDecoder:
     def _start(self, s: int, requests: Sequence[Request], results: list[Result], i: int,
                group: int) -> _Slot:
         self._lib.llama_memory_seq_rm(self._mem, s, -1, -1)
-        start = 0
-        if i in self._heads:
-            seq, start = self._heads[i]
+        seq, start = self._shared(i, group)
+        if seq >= 0:
             self._lib.llama_memory_seq_cp(self._mem, seq, s, -1, -1)
-        elif group > 1 and self._prefix:
-            self._lib.llama_memory_seq_cp(self._mem, self._prefix_seq, s, -1, -1)
-            start = len(self._prefix)
         return _Slot(s, requests[i], results[i], start)
 
     def _step(self, slot: _Slot, token: int, logprob: float,

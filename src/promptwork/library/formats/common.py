@@ -213,6 +213,19 @@ def read_front_matter(raw: str, path: str) -> tuple[Any, LineMap, str, int]:
     return data, where, "".join(lines[end + 1:]), end + 2
 
 
+def read_front_matter_mapping(raw: str, path: str) -> tuple[dict[str, Any], LineMap, str, int]:
+    """:func:`read_front_matter` for formats whose front matter is a mapping (none: empty).
+
+    Raises:
+        ConfigError: As :func:`read_front_matter`, or front matter that is not a mapping.
+    """
+    data, where, body, first = read_front_matter(raw, path)
+    data = data if data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError("front matter must be a mapping", path, 1)
+    return data, where, body, first
+
+
 def read_text(path: Path) -> str:
     """A file's text.
 

@@ -25,7 +25,7 @@ from promptwork.library.formats.common import (
     Source,
     give_params,
     input_spec,
-    read_front_matter,
+    read_front_matter_mapping,
     slug,
     take_params,
 )
@@ -52,10 +52,7 @@ def import_dotprompt(raw: str, path: str) -> list[Imported]:
     Raises:
         ConfigError: Bad YAML, a bad schema, or a template outside the translated subset.
     """
-    data, where, body, first = read_front_matter(raw, path)
-    data = data if data is not None else {}
-    if not isinstance(data, dict):
-        raise ConfigError("front matter must be a mapping", path, 1)
+    data, where, body, first = read_front_matter_mapping(raw, path)
     stem = path.rsplit("/", 1)[-1].removesuffix(".prompt")
     draft = Draft(str(data.get("name") or stem), path, "dotprompt")
     if data.get("description"):

@@ -28,7 +28,7 @@ from promptwork.library.formats.common import (
     Source,
     give_params,
     input_spec,
-    read_front_matter,
+    read_front_matter_mapping,
     slug,
     take_params,
 )
@@ -54,10 +54,7 @@ def import_prompty(raw: str, path: str) -> list[Imported]:
         ConfigError: Bad YAML, a template engine other than Jinja2 with logic, a ``function:``
             or ``tool:`` message, with file and line.
     """
-    data, where, body, first = read_front_matter(raw, path)
-    data = data if data is not None else {}
-    if not isinstance(data, dict):
-        raise ConfigError("front matter must be a mapping", path, 1)
+    data, where, body, first = read_front_matter_mapping(raw, path)
     stem = path.rsplit("/", 1)[-1].removesuffix(".prompty")
     draft = Draft(str(data.get("name") or stem), path, "prompty")
     if data.get("description"):
